@@ -1,0 +1,32 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU torch wheel shipped on these machines; any other torch spec pulls a multi-GB CUDA build.
+TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl))
+TORCH_REQ   := $(if $(TORCH_WHEEL),torch @ file://$(TORCH_WHEEL),torch==2.13.0)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+
+.PHONY: install demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip install -q --python $(PY) "$(TORCH_REQ)" -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	bash scripts/demo.sh
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf data airflow_home .pytest_cache

@@ -1,0 +1,83 @@
+"""Ingest and validation throughput on generated UGC (default 1,000,000 posts).
+
+Prints posts/s for ingest and for GX validation, and GX's time as a ratio to the same checks
+written in plain pandas, measured in the same run on the same partition.
+Usage: python bench/ingest.py [--posts N] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+
+DAY = date(2026, 11, 20)
+
+
+def plain_checks(df, day: date) -> dict:
+    """The GX suite's expectations, hand-written in pandas (the baseline)."""
+    from ingestion.schema import LABELS, LANGS, POST_COLUMNS
+    from ingestion.validate import KNOWN_PLATFORMS
+
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    lens = df["text"].str.len()
+    return {
+        "columns": set(df.columns) == set(POST_COLUMNS),
+        "rows": len(df) >= 1,
+        **{f"not_null_{c}": bool(df[c].notna().all()) for c in
+           ("post_id", "platform", "author_id", "text", "lang", "created_at", "text_hash")},
+        "unique": not df.duplicated(["platform", "post_id"]).any(),
+        "text_len": bool(lens.between(1, 8192).all()),
+        "lang": bool(df["lang"].isin(LANGS).all()),
+        "label": bool(df["label"].dropna().isin(LABELS).all()),
+        "created_at": bool(df["created_at"].between(start, start + timedelta(days=1) - timedelta(microseconds=1)).all()),
+        "author_len": bool((df["author_id"].str.len() == 32).all()),
+        "platform": bool(df["platform"].isin(KNOWN_PLATFORMS).all()),
+        "lang_mostly": df["lang"].isin(["zh", "en"]).mean() >= 0.8,
+        "no_zw": not df["text"].str.contains("[\u200b\ufeff]", regex=True).any(),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--posts", type=int, default=1_000_000)
+    ap.add_argument("--workdir", default=None)
+    a = ap.parse_args()
+    from ingestion import lake, synth
+    from ingestion.pipeline import IngestConfig, ingest_day
+    from ingestion.validate import ValidateConfig, run_suite
+
+    root = a.workdir or tempfile.mkdtemp(prefix="ugc-bench-")
+    t0 = time.perf_counter()
+    synth.generate_day(f"{root}/landing", DAY, a.posts, seed=1, bad_rate=0.001)
+    print(f"generated {a.posts:,} posts in {time.perf_counter() - t0:.1f}s under {root}")
+
+    cfg = IngestConfig.from_dict({"lake_uri": f"{root}/lake", "day": DAY.isoformat()})
+    t0 = time.perf_counter()
+    s = ingest_day(cfg, f"{root}/landing/dt={DAY.isoformat()}")
+    t_ingest = time.perf_counter() - t0
+    print(f"ingest:   {s['input_rows']:,} rows in {t_ingest:.2f}s = {s['input_rows'] / t_ingest:,.0f} posts/s "
+          f"({s['rows']:,} kept, {s['quarantined_total']:,} quarantined)")
+
+    df = lake.read_partition(lake.partition_uri(cfg.lake_uri, DAY)).to_pandas()
+    t0 = time.perf_counter()
+    base = plain_checks(df, DAY)
+    t_plain = time.perf_counter() - t0
+    assert all(base.values()), base
+    t0 = time.perf_counter()
+    import great_expectations  # noqa: F401  (one-off per process; reported apart)
+    t_import = time.perf_counter() - t0
+    vcfg = ValidateConfig(day=DAY, build_docs=False)
+    t0 = time.perf_counter()
+    res = run_suite(df, vcfg)
+    t_gx = time.perf_counter() - t0
+    assert res["success"]
+    n = len(df)
+    print(f"plain pandas checks: {t_plain:.2f}s = {n / t_plain:,.0f} posts/s (baseline)")
+    print(f"GX validation:       {t_gx:.2f}s = {n / t_gx:,.0f} posts/s  ratio GX/plain = {t_gx / t_plain:.2f}x")
+    print(f"GX incl. first import ({t_import:.1f}s): ratio = {(t_gx + t_import) / t_plain:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The canonical post schema every lake partition follows, and the input field aliases."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+LABELS = ("negative", "neutral", "positive")
+LANGS = ("zh", "en", "other")
+
+# Label spellings seen in landing drops, mapped to the canonical three classes.
+LABEL_ALIASES = {
+    "negative": "negative", "neg": "negative", "-1": "negative", "负面": "negative",
+    "neutral": "neutral", "neu": "neutral", "0": "neutral", "中性": "neutral",
+    "positive": "positive", "pos": "positive", "1": "positive", "正面": "positive",
+}
+
+# Canonical field -> accepted input names, first match wins. Platforms' exports differ.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "post_id": ("post_id", "id", "mid", "comment_id"),
+    "platform": ("platform", "source", "site"),
+    "author_id": ("author_id", "user_id", "uid", "author", "user"),
+    "text": ("text", "content", "body", "message"),
+    "created_at": ("created_at", "timestamp", "ts", "time", "created_time"),
+    "parent_id": ("parent_id", "reply_to", "in_reply_to"),
+    "label": ("label", "sentiment"),
+}
+REQUIRED = ("post_id", "platform", "author_id", "text", "created_at")
+
+POST_SCHEMA = pa.schema(
+    [
+        pa.field("post_id", pa.string(), nullable=False),
+        pa.field("platform", pa.string(), nullable=False),
+        pa.field("author_id", pa.string(), nullable=False),  # salted sha256, never the raw id
+        pa.field("text", pa.string(), nullable=False),  # cleaned + PII-redacted
+        pa.field("lang", pa.string(), nullable=False),
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("parent_id", pa.string()),
+        pa.field("label", pa.string()),
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("text_hash", pa.uint64(), nullable=False),  # hash of casefolded cleaned text
+        pa.field("pii_count", pa.int32(), nullable=False),
+    ]
+)
+POST_COLUMNS = tuple(POST_SCHEMA.names)
+
+# Quarantine reasons (stable strings: dashboards and tests key on them).
+R_MALFORMED_JSON = "malformed_json"
+R_NOT_OBJECT = "not_a_json_object"
+R_INVALID_UTF8 = "invalid_utf8"
+R_MALFORMED_CSV = "malformed_csv"
+R_MISSING = "missing_field"  # suffixed with ':<field>'
+R_EMPTY_TEXT = "empty_text"
+R_TOO_LONG = "text_too_long"
+R_BAD_TS = "unparseable_timestamp"
+R_OUT_OF_DAY = "created_at_outside_partition_day"
+R_BAD_LABEL = "invalid_label"
+R_DUP_ID = "duplicate_post_id"
+R_DUP_TEXT = "duplicate_text"
+R_UNREADABLE = "unreadable_file"

@@ -1,0 +1,143 @@
+"""great-expectations 1.x validation of a lake partition, with results + Data Docs kept beside it.
+
+``validate_partition(config, partition_uri)`` writes ``_validation/results.json`` and
+``_validation/data_docs/`` into the partition and raises ``ValidationFailed`` when a critical
+expectation fails (after saving the evidence). Warning-severity expectations only warn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from ingestion import lake
+from ingestion.schema import LABELS, LANGS, POST_COLUMNS
+from ugc import storage
+
+log = logging.getLogger(__name__)
+KNOWN_PLATFORMS = ("weibo", "douyin", "xiaohongshu", "bilibili", "twitter", "reddit")
+
+
+class ValidationFailed(RuntimeError):
+    """A critical expectation failed: the partition must not be used downstream."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    day: date
+    max_text_chars: int = 8192
+    min_rows: int = 1
+    known_platforms: tuple[str, ...] = KNOWN_PLATFORMS
+    max_other_lang_share: float = 0.2
+    build_docs: bool = True
+
+
+def _quiet_gx():
+    # GX logs every registration at INFO under Airflow's log config, and draws progress bars.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+
+    return gx
+
+
+def build_suite(gx, cfg: ValidateConfig):
+    """The UGC post suite: critical checks fail the run, warnings are reported only."""
+    E = gx.expectations
+    warn = {"severity": "warning"}
+    start = datetime(cfg.day.year, cfg.day.month, cfg.day.day, tzinfo=UTC)
+    suite = gx.ExpectationSuite(name=f"ugc_posts_{cfg.day.isoformat()}")
+    for exp in [
+        E.ExpectTableColumnsToMatchSet(column_set=list(POST_COLUMNS), exact_match=True),
+        E.ExpectTableRowCountToBeBetween(min_value=cfg.min_rows),
+        *[E.ExpectColumnValuesToNotBeNull(column=c) for c in
+          ("post_id", "platform", "author_id", "text", "lang", "created_at", "text_hash")],
+        E.ExpectCompoundColumnsToBeUnique(column_list=["platform", "post_id"]),
+        E.ExpectColumnValueLengthsToBeBetween(column="text", min_value=1, max_value=cfg.max_text_chars),
+        E.ExpectColumnValuesToBeInSet(column="lang", value_set=list(LANGS)),
+        E.ExpectColumnValuesToBeInSet(column="label", value_set=list(LABELS)),
+        E.ExpectColumnValuesToBeBetween(column="created_at", min_value=start,
+                                        max_value=start + timedelta(days=1) - timedelta(microseconds=1)),
+        E.ExpectColumnValueLengthsToEqual(column="author_id", value=32),
+        # Warnings: worth a look, not worth stopping the pipeline.
+        E.ExpectColumnValuesToBeInSet(column="platform", value_set=list(cfg.known_platforms), **warn),
+        E.ExpectColumnValuesToBeInSet(column="lang", value_set=["zh", "en"],
+                                      mostly=1 - cfg.max_other_lang_share, **warn),
+        E.ExpectColumnValuesToNotMatchRegex(column="text", regex=r"[\u200b\ufeff]", **warn),
+    ]:
+        suite.add_expectation(exp)
+    return suite
+
+
+def run_suite(df, cfg: ValidateConfig, docs_dir: str | None = None) -> dict:
+    """Validate a pandas DataFrame; returns the GX result as a JSON-able dict."""
+    gx = _quiet_gx()
+    ctx = gx.get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if docs_dir:
+        ctx.add_data_docs_site(site_name="ugc", site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+    batch_def = ctx.data_sources.add_pandas("lake").add_dataframe_asset("posts") \
+        .add_batch_definition_whole_dataframe("partition")
+    suite = ctx.suites.add(build_suite(gx, cfg))
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="posts", data=batch_def, suite=suite))
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="docs")] if docs_dir else []
+    cp = ctx.checkpoints.add(gx.Checkpoint(name="posts", validation_definitions=[vd], actions=actions))
+    res = cp.run(batch_parameters={"dataframe": df})
+    return next(iter(res.run_results.values())).to_json_dict()
+
+
+def summarize(result: dict) -> dict:
+    """Split expectation outcomes by severity; critical failures decide the verdict."""
+    failed_critical, warnings = [], []
+    for r in result["results"]:
+        if r["success"]:
+            continue
+        cfg = r["expectation_config"]
+        item = {"expectation": cfg["type"], "column": cfg["kwargs"].get("column"),
+                "observed": {k: r["result"].get(k) for k in
+                             ("observed_value", "unexpected_count", "unexpected_percent", "partial_unexpected_list")
+                             if k in r["result"]}}
+        (failed_critical if cfg.get("severity", "critical") == "critical" else warnings).append(item)
+    return {"success": not failed_critical, "evaluated": len(result["results"]),
+            "failed_critical": failed_critical, "warnings": warnings}
+
+
+def validate_partition(cfg: ValidateConfig, partition_uri: str) -> dict:
+    """Validate a published partition and store the evidence beside it; raise on critical failure."""
+    table = lake.read_partition(partition_uri)
+    manifest = lake.read_manifest(partition_uri)
+    out = storage.join(partition_uri, "_validation")
+    with tempfile.TemporaryDirectory(prefix="gx-docs-") as tmp:
+        result = run_suite(table.to_pandas(), cfg, tmp if cfg.build_docs else None)
+        summary = summarize(result)
+        for p in sorted(Path(tmp).rglob("*")):
+            if p.is_file():
+                storage.write_bytes(storage.join(out, "data_docs", p.relative_to(tmp).as_posix()), p.read_bytes())
+    summary.update(partition_uri=partition_uri, rows=table.num_rows, snapshot_id=manifest["snapshot_id"],
+                   results_uri=storage.join(out, "results.json"),
+                   data_docs_uri=storage.join(out, "data_docs", "index.html") if cfg.build_docs else None)
+    storage.write_bytes(summary["results_uri"], json.dumps(
+        {"summary": summary, "gx_result": result}, indent=1, default=str, ensure_ascii=False).encode())
+    for w in summary["warnings"]:
+        log.warning("validation warning on %s: %s", partition_uri, w)
+    if not summary["success"]:
+        names = ", ".join(f"{f['expectation']}({f['column'] or ''})" for f in summary["failed_critical"])
+        raise ValidationFailed(
+            f"{len(summary['failed_critical'])} critical expectation(s) failed on {partition_uri}: {names}. "
+            f"See {summary['results_uri']}", summary)
+    return summary

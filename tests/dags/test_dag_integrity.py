@@ -1,0 +1,43 @@
+import subprocess
+import sys
+
+import pytest
+
+DAGS = {"ugc_ingest"}
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder="dags")
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert DAGS <= set(dagbag.dag_ids)
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAGS))
+def test_dag_defaults(dagbag, dag_id):
+    dag = dagbag.get_dag(dag_id)
+    assert dag.tags and not dag.catchup
+    for t in dag.tasks:
+        assert t.execution_timeout is not None, t.task_id
+    assert dag.get_task("ingest").retries >= 1
+    assert dag.get_task("validate").retries == 0  # a failed gate must not be retried
+
+
+def test_ingest_dag_shape(dagbag):
+    dag = dagbag.get_dag("ugc_ingest")
+    assert dag.get_task("validate").upstream_task_ids == {"ingest"}
+    assert [o.name for o in dag.get_task("validate").outlets] == ["ugc_clean"]
+    assert {"landing_root", "lake_uri", "day", "max_text_bytes"} <= set(dag.params.keys())
+
+
+def test_parsing_the_dags_does_not_import_heavy_libraries():
+    code = ("import sys, runpy; runpy.run_path('dags/ugc_ingest.py');"
+            "bad=[m for m in ('torch','transformers','great_expectations','pyarrow') if m in sys.modules];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -1,0 +1,102 @@
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from ingestion import clean
+from ingestion.schema import LABEL_ALIASES
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("ｆｕｌｌ　ｗｉｄｔｈ１２３", "full width123"),          # NFKC: full-width ASCII + ideographic space
+    ("a\u200bb\ufeffc\u00ad", "abc"),                        # zero-width space, BOM, soft hyphen
+    ("x\u200dy", "xy"),                                       # ZWJ between letters is noise
+    ("👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"),             # ZWJ inside an emoji sequence is kept
+    ("  too   many\tspaces\n\nhere  ", "too many spaces here"),
+    ("ctrl\x07char\x1b", "ctrl char"),
+    ("今天天气很好，😀", "今天天气很好,😀"),                  # full-width comma -> ASCII under NFKC
+    ("\u202eevil bidi", "evil bidi"),
+    ("plain ascii stays", "plain ascii stays"),
+    ("", ""),
+])
+def test_normalize_text(raw, expected):
+    assert clean.normalize_text(pa.array([raw])).to_pylist() == [expected]
+
+
+@pytest.mark.parametrize("raw,expected,count", [
+    ("call me 13812345678 now", "call me [PHONE] now", 1),
+    ("电话+86 138 1234 5678谢谢", "电话[PHONE]谢谢", 1),
+    ("us (415) 555-0123 or +44 20 7946 0958", "us [PHONE] or [PHONE]", 2),
+    ("mail a.b+c@example.co.uk today", "mail [EMAIL] today", 1),
+    ("see https://t.example.com/x?a=1 and www.foo.cn", "see [URL] and [URL]", 2),
+    ("order 2026-11-20, 123 items, 100000 views", "order 2026-11-20, 123 items, 100000 views", 0),
+    ("13812345678,13912345678", "[PHONE],[PHONE]", 2),
+    ("no pii here 你好", "no pii here 你好", 0),
+])
+def test_redact_pii(raw, expected, count):
+    text, n = clean.redact_pii(pa.array([raw]))
+    assert text.to_pylist() == [expected]
+    assert n.to_pylist() == [count]
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("这个手机真的太好用了", "zh"),
+    ("今天的iPhone发布会太棒了", "zh"),
+    ("I love 北京 so much, great trip", "en"),
+    ("Love this phone, totally worth it", "en"),
+    ("これはペンです", "other"),                 # Japanese kana
+    ("안녕하세요 반갑습니다", "other"),            # Hangul
+    ("Привет, как дела", "other"),              # Cyrillic
+    ("😀😀👍 123", "other"),                     # no letters at all
+    ("看看 https://example.com/abc 好", "zh"),  # placeholder letters are not language
+    ("please mail me at a@b.com 谢谢", "en"),
+])
+def test_detect_lang(text, lang):
+    redacted, n = clean.redact_pii(pa.array([text]))
+    assert clean.detect_lang(redacted, n).to_pylist() == [lang]
+
+
+def test_detect_lang_sliced_and_chunked_arrays():
+    arr = pa.chunked_array([["hello world"], ["你好世界", "bonjour"]])
+    assert clean.detect_lang(arr).to_pylist() == ["en", "zh", "en"]
+    assert clean.detect_lang(pa.array(["x", "你好", "abc"]).slice(1)).to_pylist() == ["zh", "en"]
+
+
+UTC = UTC
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("2026-11-20T16:16:58.208000+08:00", datetime(2026, 11, 20, 8, 16, 58, 208000, UTC)),
+    ("2026-11-20T01:22:51Z", datetime(2026, 11, 20, 1, 22, 51, tzinfo=UTC)),
+    ("2026-11-20 05:18:02", datetime(2026, 11, 20, 5, 18, 2, tzinfo=UTC)),   # naive = UTC
+    ("1795189283146", datetime(2026, 11, 20, 15, 41, 23, 146000, UTC)),      # epoch ms
+    ("1795189283", datetime(2026, 11, 20, 15, 41, 23, tzinfo=UTC)),          # epoch s
+    ("yesterday", None),
+    ("2026-13-45", None),
+    (None, None),
+])
+def test_parse_timestamps(raw, expected):
+    assert clean.parse_timestamps(pa.array([raw], pa.string())).to_pylist() == [expected]
+
+
+def test_text_hash_casefold_and_stability():
+    h = clean.text_hash(pa.array(["Hello World", "hello world", "hello  world", "你好"])).to_pylist()
+    assert h[0] == h[1] and h[1] != h[2] and len(set(h)) == 3
+    # Pinned: stored hashes in the lake must stay comparable across releases (XXH3-64, seed 0).
+    assert clean.text_hash(pa.array(["hello"])).to_pylist() == [10760762337991515389]
+
+
+def test_hash_ids_salted_and_consistent():
+    a = clean.hash_ids(pa.array(["u1", "u2", "u1"]), "salt").to_pylist()
+    b = clean.hash_ids(pa.array(["u1"]), "other-salt").to_pylist()
+    assert a[0] == a[2] != a[1] and len(a[0]) == 32 and b[0] != a[0]
+    assert "u1" not in a[0]
+
+
+@pytest.mark.parametrize("raw,label,invalid", [
+    ("Positive", "positive", False), (" neg ", "negative", False), ("0", "neutral", False),
+    ("负面", "negative", False), ("", None, False), (None, None, False), ("angry", None, True),
+])
+def test_normalize_labels(raw, label, invalid):
+    got, bad = clean.normalize_labels(pa.array([raw], pa.string()), LABEL_ALIASES)
+    assert got.to_pylist() == [label] and bad.to_pylist() == [invalid]

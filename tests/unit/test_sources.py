@@ -1,0 +1,90 @@
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion import sources
+from ugc import storage
+
+
+def _write(root, name, data: bytes) -> str:
+    uri = storage.join(root, name)
+    storage.write_bytes(uri, data)
+    return uri
+
+
+def test_jsonl_bad_lines_are_quarantined_verbatim(root):
+    lines = [
+        json.dumps({"id": 1, "platform": "twitter", "user_id": "u", "text": "hi 😀", "ts": 1795189283}),
+        b'{"id": "2", "platform": "weibo", "text": "truncated'.decode(),
+        "",
+        "[1, 2, 3]",
+        json.dumps({"mid": "3", "platform": "weibo", "uid": "u", "content": "你好", "created_at": "2026-11-20"},
+                   ensure_ascii=False),
+    ]
+    data = "\n".join(lines).encode() + b"\n" + b'{"id": "4", "text": "\xff\xfe"}\n'
+    batch = sources.read_file(_write(root, "a.jsonl", data))
+    t = batch.table.to_pylist()
+    assert [r["post_id"] for r in t] == ["1", "3"]
+    assert t[0]["created_at"] == "1795189283" and t[1]["text"] == "你好"  # aliases + ints as strings
+    reasons = {q["row"]: q["reason"] for q in batch.quarantine}
+    assert reasons == {2: "malformed_json", 4: "not_a_json_object", 6: "invalid_utf8"}
+    bad_utf8 = next(q for q in batch.quarantine if q["row"] == 6)
+    import base64
+    assert base64.b64decode(bad_utf8["raw_b64"]) == b'{"id": "4", "text": "\xff\xfe"}'
+
+
+def test_jsonl_mixed_types_and_nested_values(root):
+    data = b"\n".join(json.dumps(o).encode() for o in [
+        {"id": 1, "text": "a", "created_at": "2026-11-20T00:00:00Z"},
+        {"id": "x2", "text": {"nested": True}, "created_at": 1795189283146},
+    ])
+    t = sources.read_file(_write(root, "m.jsonl", data)).table.to_pylist()
+    assert [r["post_id"] for r in t] == ["1", "x2"]
+    assert t[1]["text"] == '{"nested":true}' and t[1]["created_at"] == "1795189283146"
+
+
+def test_csv_malformed_row_and_invalid_utf8(root):
+    data = ('post_id,platform,author_id,text,created_at,label\n'
+            '1,xhs,u1,"好, 很好",2026-11-20 01:00:00,\n'
+            '2,xhs,u2,too,many,columns,here,x\n').encode() + b'3,xhs,u3,\xff,2026-11-20,\n' \
+        + '4,xhs,u4,"多行\n文本",2026-11-20 02:00:00,positive\n'.encode()
+    batch = sources.read_file(_write(root, "x.csv", data))
+    t = batch.table.to_pylist()
+    assert [r["post_id"] for r in t] == ["1", "4"]
+    assert t[0]["label"] is None and t[0]["text"] == "好, 很好" and t[1]["text"] == "多行\n文本"
+    assert sorted(q["reason"] for q in batch.quarantine) == ["invalid_utf8", "malformed_csv"]
+
+
+def test_parquet_typed_columns(root):
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"id": [1, 2], "body": ["a", "b"], "ts": pa.array([0, 1], pa.timestamp("s", "UTC"))}),
+                   buf)
+    t = sources.read_file(_write(root, "p.parquet", buf.getvalue())).table.to_pylist()
+    assert [r["post_id"] for r in t] == ["1", "2"]
+    assert t[1]["created_at"] == "1970-01-01T00:00:01.000000+0000"
+
+
+def test_jsonl_fast_path_inferred_timestamps_stay_exact(root):
+    data = b'{"id": "1", "text": "a", "created_at": "2026-11-20T10:00:00.5Z"}\n'
+    t = sources.read_file(_write(root, "f.jsonl", data)).table.to_pylist()
+    import pyarrow as pa
+
+    from ingestion.clean import parse_timestamps
+    ts = parse_timestamps(pa.array([t[0]["created_at"]])).to_pylist()[0]
+    assert ts.isoformat() == "2026-11-20T10:00:00.500000+00:00"
+
+
+def test_unreadable_file_is_quarantined_not_raised(root):
+    batch = sources.read_file(_write(root, "broken.parquet", b"not parquet at all"))
+    assert batch.table.num_rows == 0
+    assert batch.quarantine[0]["reason"].startswith("unreadable_file")
+
+
+def test_list_landing_splits_unknown(root):
+    for n in ("a.jsonl", "b.csv", "c.parquet", "notes.txt", "_SUCCESS"):
+        _write(root, n, b"")
+    known, unknown = sources.list_landing(root)
+    assert [k.rsplit("/", 1)[1] for k in known] == ["a.jsonl", "b.csv", "c.parquet"]
+    assert [u.rsplit("/", 1)[1] for u in unknown] == ["notes.txt"]

@@ -1,0 +1,66 @@
+"""``ugc`` command line: run pipeline stages by hand, exactly as the DAG tasks run them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _ingest(a) -> dict:
+    from ingestion.pipeline import IngestConfig, ingest_day
+
+    cfg = IngestConfig.from_dict({"lake_uri": a.lake, "day": a.day, "max_text_bytes": a.max_text_bytes})
+    return ingest_day(cfg, f"{a.landing.rstrip('/')}/dt={cfg.day.isoformat()}")
+
+
+def _validate(a) -> dict:
+    from datetime import date
+
+    from ingestion import lake
+    from ingestion.validate import ValidateConfig, validate_partition
+
+    day = date.fromisoformat(a.day)
+    return validate_partition(ValidateConfig(day=day), lake.partition_uri(a.lake, day))
+
+
+def _synth(a) -> dict:
+    from datetime import date
+
+    from ingestion import synth
+
+    infos = synth.generate(a.out, date.fromisoformat(a.start), a.days, a.posts, a.seed)
+    return {"drops": [{"uri": i["uri"], "planted": i["planted"]} for i in infos]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="ugc", description="ugc-mlops pipeline stages")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("ingest", help="ingest one day's landing drop into the lake")
+    p.add_argument("--day", required=True)
+    p.add_argument("--landing", required=True, help="landing root (dir or s3://); reads {landing}/dt=DAY")
+    p.add_argument("--lake", required=True)
+    p.add_argument("--max-text-bytes", type=int, default=8192)
+    p.set_defaults(fn=_ingest)
+    p = sub.add_parser("validate", help="run the GX suite on a lake partition")
+    p.add_argument("--day", required=True)
+    p.add_argument("--lake", required=True)
+    p.set_defaults(fn=_validate)
+    p = sub.add_parser("synth", help="generate synthetic landing drops")
+    p.add_argument("--out", required=True)
+    p.add_argument("--start", required=True)
+    p.add_argument("--days", type=int, default=1)
+    p.add_argument("--posts", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=_synth)
+    a = ap.parse_args(argv)
+    try:
+        print(json.dumps(a.fn(a), indent=2, ensure_ascii=False, default=str))
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"ugc {a.cmd}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
