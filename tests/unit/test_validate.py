@@ -20,11 +20,6 @@ def partition(tmp_path_factory):
     return f"{root}/lake", s["partition_uri"]
 
 
-def _tamper(lake_uri, fn):
-    t = lake.read_partition(lake.partition_uri(lake_uri, DAY))
-    lake.write_partition(lake_uri, DAY, fn(t), {})
-
-
 def test_clean_partition_passes_and_keeps_evidence(partition):
     _, uri = partition
     s = validate_partition(ValidateConfig(day=DAY), uri)
