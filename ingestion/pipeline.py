@@ -19,10 +19,11 @@ import pyarrow.compute as pc
 
 from ingestion import clean, lake, sources
 from ingestion import schema as S
+from ugc.errors import ConfigError  # re-exported: DAGs import it from here
+
+__all__ = ["ConfigError", "IngestConfig", "ingest_day"]
 
 
-class ConfigError(ValueError):
-    """A configuration value is missing or invalid (not retryable)."""
 
 
 @dataclass(frozen=True)

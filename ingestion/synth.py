@@ -54,6 +54,14 @@ MIXED = {
     "neutral": ["{b}的新款什么时候上市?", "有人试过{b}吗 any review"],
     "negative": ["{b}这次真的翻车了 so bad {e}", "{b}售后太差 worst ever {e}"],
 }
+# Real UGC is not bag-of-words separable: in a contrast ("X..., but Y...") the second clause decides,
+# and neutral questions mention sentiment words. These make word-order matter, as it does in the wild.
+CLAUSE_ZH = {"positive": ["质量很好", "非常好用", "让人很满意", "体验超棒", "完全值这个价"],
+             "negative": ["质量太差", "特别难用", "让人很失望", "体验很糟", "根本不值这个价"]}
+CLAUSE_EN = {"positive": ["works great", "is really good", "made me happy", "is totally worth it"],
+             "negative": ["is awful", "is really bad", "made me angry", "is a total waste of money"]}
+QUESTION_ZH = ["{p}到底是{a}还是{b}？", "大家觉得{p}{a}吗，还是{b}？"]
+QUESTION_EN = ["Is the {p} really good or is it bad?", "Some say the {p} is great, others say awful. Which is it?"]
 EN_TAGS = ["lol", "tbh", "fr", "imo", "ngl", ""]
 ZH_TAGS = ["哈哈", "真的", "说实话", "救命", ""]
 
@@ -82,8 +90,26 @@ def _pii(rng: random.Random) -> str:
     return f" see https://t.example.com/{rng.randint(100000, 999999)}"
 
 
-def _post_text(lang: str, label: str, i: int, rng: random.Random) -> str:
+def _hard_text(lang: str, label: str, rng: random.Random) -> str:
+    """A contrast (the clause after 但是/but decides) or a neutral question quoting both polarities."""
+    zh = lang != "en"
+    clauses, products = (CLAUSE_ZH, PRODUCTS_ZH) if zh else (CLAUSE_EN, PRODUCTS_EN)
+    p1, p2 = rng.sample(products, 2)
+    if label == "neutral":
+        q = rng.choice(QUESTION_ZH if zh else QUESTION_EN)
+        return q.format(p=p1, a=rng.choice(clauses["positive"]), b=rng.choice(clauses["negative"]))
+    conceded = rng.choice(clauses["negative" if label == "positive" else "positive"])
+    decisive = rng.choice(clauses[label])
+    # The conceded clause comes first or last, so neither position nor punctuation gives the label away.
+    if rng.random() < 0.5:
+        return f"虽然{p1}{conceded}，但是{p2}{decisive}" if zh else f"Although the {p1} {conceded}, the {p2} {decisive}"
+    return f"{p2}{decisive}，虽然{p1}{conceded}" if zh else f"The {p2} {decisive}, although the {p1} {conceded}"
+
+
+def _post_text(lang: str, label: str, i: int, rng: random.Random, hard_rate: float = 0.0) -> str:
     e = rng.choice(EMOJI[label])
+    if rng.random() < hard_rate:
+        return _hard_text(lang, label, rng) + (f" {i}楼" if lang != "en" else f" #{i}")
     if lang == "zh":
         t = rng.choice(ZH[label]).format(p=rng.choice(PRODUCTS_ZH), e=e) + rng.choice(ZH_TAGS) + f" {i}楼"
     elif lang == "en":
@@ -105,8 +131,12 @@ def _fmt_ts(ts: datetime, style: str):
     return int(ts.timestamp())
 
 
-def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, start_index: int = 0):
-    """Clean canonical-ish records (before platform field renames) for one day."""
+def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, start_index: int = 0,
+                     hard_rate: float = 0.35):
+    """Clean canonical-ish records (before platform field renames) for one day.
+
+    ``hard_rate`` is the share of texts whose label depends on word order (contrasts, questions).
+    """
     rng = random.Random(f"{seed}-{day.isoformat()}")
     names = list(PLATFORMS)
     day0 = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -117,7 +147,7 @@ def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, 
         lw = PLATFORMS[platform][0]
         lang = rng.choices(("zh", "en", "mixed"), lw)[0]
         label = rng.choices(("negative", "neutral", "positive"), (0.3, 0.3, 0.4))[0]
-        text = _post_text(lang, label, i, rng)
+        text = _post_text(lang, label, i, rng, hard_rate)
         if rng.random() < 0.04:
             text += _pii(rng)
         text = _noise(text, rng)

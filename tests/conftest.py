@@ -68,3 +68,11 @@ def airflow_db():
 
     db.initdb()
     return _AF_HOME
+
+
+@pytest.fixture(scope="session")
+def small_lake(tmp_path_factory) -> str:
+    """Two generated days (~1,000 labelled posts), ingested once; tests only read it."""
+    from tests.helpers import build_lake
+
+    return build_lake(str(tmp_path_factory.mktemp("lake")))

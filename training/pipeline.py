@@ -1,0 +1,116 @@
+"""The sentiment training stages, each ``f(config, input_uri) -> small dict`` for CLI, pytest and Airflow.
+
+    prepare_data(cfg, lake_uri)        -> data manifest (train/val/test URIs, lineage, snapshot id)
+    train_candidate(cfg, manifest_uri) -> registered candidate version (+ test and baseline metrics)
+    gate_candidate(cfg, version)       -> decision vs production on the same frozen test set
+    promote_candidate(cfg, gate_uri)   -> new registry index (atomic switch)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from datetime import UTC, datetime
+
+from training import data, registry
+from training.config import TrainConfig
+from ugc import storage
+
+log = logging.getLogger(__name__)
+
+
+def prepare_data(cfg: TrainConfig, lake_uri: str | None = None) -> dict:
+    """Labelled rows of the configured partitions -> leakage-free train/val + the frozen test set."""
+    if lake_uri and lake_uri != cfg.lake_uri:
+        cfg = TrainConfig.from_dict({**cfg.to_dict(), "lake_uri": lake_uri})
+    m = data.prepare(cfg)
+    log.info("data %s: %s", m["snapshot_id"], m["rows"])
+    return {k: m[k] for k in ("manifest_uri", "snapshot_id", "test_set_version", "rows")}
+
+
+def _save_model_dir(out: str, model, tokenizer, cfg: TrainConfig, extra: dict) -> None:
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    files = {"label_map.json": {"labels": list(cfg.labels), "id2label": dict(enumerate(cfg.labels)),
+                                "max_length": cfg.max_length},
+             "train_config.json": cfg.to_dict(), **extra}
+    for name, obj in files.items():
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, ensure_ascii=False, default=str)
+
+
+def train_candidate(cfg: TrainConfig, manifest_uri: str) -> dict:
+    """Fine-tune, evaluate on the held-out set, fit the baseline on the same split, register."""
+    from training import baseline, loop, modeling
+    from training.evaluate import evaluate_table
+
+    manifest = json.loads(storage.read_bytes(manifest_uri))
+    train, val, test = (data.read_split(manifest[f"{s}_uri"]) for s in ("train", "val", "test"))
+    path, base_notes = modeling.resolve_base_model(cfg.base_model)
+    tokenizer = modeling.load_tokenizer(path, lowercase=base_notes.get("lowercase", False))
+    model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
+    summary = loop.fit(cfg, model, tokenizer, train, val)
+    test_metrics = evaluate_table(model, tokenizer, test, list(cfg.labels), cfg.max_length, cfg.eval_batch_size)
+    base = baseline.fit_and_evaluate(train, test, list(cfg.labels), cfg.seed)
+    log.info("test macro-F1 %.4f acc %.4f | baseline macro-F1 %.4f acc %.4f", test_metrics["macro_f1"],
+             test_metrics["accuracy"], base["macro_f1"], base["accuracy"])
+    version = f"v{datetime.now(UTC):%Y%m%dT%H%M%S}-{manifest['snapshot_id'][:8]}"
+    lineage = {"data_snapshot_id": manifest["snapshot_id"], "partitions": manifest["partitions"],
+               "test_set_version": manifest["test_set_version"], "rows": manifest["rows"],
+               "label_counts": manifest["label_counts"], "data_manifest_uri": manifest_uri,
+               "base_model": base_notes, "code_version": registry.code_version(), "run_id": cfg.run_id}
+    metrics = {"test": test_metrics, "training": summary}
+    with tempfile.TemporaryDirectory(prefix="ugc-model-") as out:
+        _save_model_dir(out, model.cpu(), tokenizer, cfg,
+                        {"metrics.json": metrics, "lineage.json": lineage, "baseline.json": base})
+        card = {"task": "sentiment", "labels": list(cfg.labels), "test_set_version": manifest["test_set_version"],
+                "data_snapshot_id": manifest["snapshot_id"], "base_model": base_notes["name"],
+                "test": {k: test_metrics[k] for k in ("n", "accuracy", "macro_f1", "ece")},
+                "baseline": {k: base[k] for k in ("name", "accuracy", "macro_f1", "ece")},
+                "training": {k: summary[k] for k in ("steps", "best_val_macro_f1", "device", "amp",
+                                                     "train_samples_per_s", "early_stopped")},
+                "code_version": lineage["code_version"]}
+        uri = registry.register(cfg.registry, out, version, card)
+    return {"version": version, "model_uri": uri, "test": card["test"], "baseline": card["baseline"],
+            "beats_baseline": test_metrics["macro_f1"] > base["macro_f1"]}
+
+
+def _champion_metrics(cfg: TrainConfig, champion: dict, test_set_version: str, test_uri: str) -> dict:
+    """Production's metrics on the challenger's test set (re-scored when it was frozen later)."""
+    if champion["test_set_version"] == test_set_version:
+        return champion["test"]
+    from training.evaluate import evaluate_model_dir
+
+    with tempfile.TemporaryDirectory(prefix="ugc-champion-") as d:
+        registry.fetch(cfg.registry, champion["version"], d)
+        return evaluate_model_dir(d, data.read_split(test_uri), cfg.eval_batch_size)
+
+
+def gate_candidate(cfg: TrainConfig, version: str) -> dict:
+    """Compare the candidate with production; writes and returns the decision (does not raise)."""
+    from training.gate import decide
+
+    challenger = registry.card(cfg.registry, version)
+    champion = registry.production(cfg.registry)
+    champ_metrics = None
+    if champion is not None:
+        test_uri = storage.join(cfg.registry, "testsets", challenger["test_set_version"], "test.parquet")
+        champ_metrics = _champion_metrics(cfg, champion, challenger["test_set_version"], test_uri)
+    decision = decide(cfg.gate, challenger["test"], champ_metrics)
+    decision.update(version=version, champion=champion["version"] if champion else None,
+                    test_set_version=challenger["test_set_version"], gate=cfg.gate.__dict__)
+    uri = storage.join(cfg.work, "gate.json")
+    storage.write_bytes(uri, json.dumps(decision, indent=1).encode())
+    return {**decision, "decision_uri": uri}
+
+
+def promote_candidate(cfg: TrainConfig, decision_uri: str) -> dict:
+    """Promote the gated version; fails if production changed since the gate looked at it."""
+    from training.gate import enforce
+
+    decision = enforce(json.loads(storage.read_bytes(decision_uri)))
+    index = registry.promote(cfg.registry, decision["version"], expected_current=decision["champion"],
+                             reason=f"gate passed: macro-F1 {decision['challenger_macro_f1']:.4f}")
+    return {"production": index["production"], "previous": decision["champion"]}
