@@ -93,8 +93,12 @@ def sentiment_training():
     @task(queue="gpu", pool="gpu_pool", retries=2, execution_timeout=timedelta(hours=6))
     def train(prep: dict, params=None, run_id=None) -> dict:
         from training.pipeline import train_candidate
+        from ugc.errors import ConfigError
 
-        return train_candidate(_config(params, run_id, prep["days"]), prep["manifest_uri"])
+        try:
+            return train_candidate(_config(params, run_id, prep["days"]), prep["manifest_uri"])
+        except ConfigError as e:  # e.g. a checkpoint from a different config: retrying cannot help
+            raise AirflowFailException(str(e)) from e
 
     @task(retries=0, execution_timeout=timedelta(minutes=30))
     def gate(candidate: dict, params=None, run_id=None) -> dict:

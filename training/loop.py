@@ -19,6 +19,7 @@ from training.config import TrainConfig
 from training.evaluate import encode_labels, predict_probs
 from training.metrics import classification_report
 from ugc import storage
+from ugc.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,18 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val, crash_after_step: int = 
     opt = torch.optim.AdamW(groups, lr=cfg.lr, fused=device.type == "cuda")
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
     scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-    state = {"step": 0, "epoch": 0, "batch": 0, "best_f1": -1.0, "best_step": 0, "bad_evals": 0, "history": []}
+    # What a checkpoint must agree on to be resumed: resuming someone else's run would be silent corruption.
+    fingerprint = {"rows": len(ds), "total": total, "batch_size": batch_size, "lr": cfg.lr, "seed": cfg.seed,
+                   "labels": labels, "max_length": cfg.max_length}
+    state = {"step": 0, "epoch": 0, "batch": 0, "best_f1": -1.0, "best_step": 0, "bad_evals": 0, "history": [],
+             "fingerprint": fingerprint}
     resumed_from = None
     ckpts = _checkpoints(cfg.work)
     if ckpts:
         ck = _load(ckpts[-1])
+        if ck["state"].get("fingerprint") != fingerprint:
+            raise ConfigError(f"checkpoint {ckpts[-1]} was made by a different run ({ck['state'].get('fingerprint')}"
+                              f" vs {fingerprint}); use a new run_id")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])

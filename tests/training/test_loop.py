@@ -7,6 +7,7 @@ from tests.helpers import TINY
 from training import data, loop, modeling
 from training.config import TrainConfig
 from ugc import storage
+from ugc.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,13 @@ def test_resume_after_kill_matches_an_uninterrupted_run(splits, tmp_path):
     for (name, a), b in zip(ref.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert [h["val_macro_f1"] for h in s["history"]] == [h["val_macro_f1"] for h in ref_s["history"]]
+
+
+def test_a_checkpoint_from_another_config_is_not_resumed(splits, tmp_path):
+    work = str(tmp_path / "w")
+    _run(work, splits, max_steps=20)
+    with pytest.raises(ConfigError, match="different run"):
+        _run(work, splits, max_steps=20, lr=1e-4)
 
 
 def test_early_stopping_on_val_macro_f1(splits, tmp_path):
