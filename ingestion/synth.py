@@ -106,16 +106,18 @@ def _hard_text(lang: str, label: str, rng: random.Random) -> str:
     return f"{p2}{decisive}，虽然{p1}{conceded}" if zh else f"The {p2} {decisive}, although the {p1} {conceded}"
 
 
-def _post_text(lang: str, label: str, i: int, rng: random.Random, hard_rate: float = 0.0) -> str:
+def _post_text(lang: str, label: str, i: int, rng: random.Random, hard_rate: float = 0.0, uid: str = "") -> str:
+    # Templates are few: the day-unique ``uid`` keeps two days from producing the same text by chance
+    # (that would be an unplanted duplicate).
     e = rng.choice(EMOJI[label])
     if rng.random() < hard_rate:
-        return _hard_text(lang, label, rng) + (f" {i}楼" if lang != "en" else f" #{i}")
+        return _hard_text(lang, label, rng) + (f" {uid or i}楼" if lang != "en" else f" #{uid or i}")
     if lang == "zh":
-        t = rng.choice(ZH[label]).format(p=rng.choice(PRODUCTS_ZH), e=e) + rng.choice(ZH_TAGS) + f" {i}楼"
+        t = rng.choice(ZH[label]).format(p=rng.choice(PRODUCTS_ZH), e=e) + rng.choice(ZH_TAGS) + f" {uid or i}楼"
     elif lang == "en":
-        t = rng.choice(EN[label]).format(p=rng.choice(PRODUCTS_EN), e=e) + f" {rng.choice(EN_TAGS)} #{i}"
+        t = rng.choice(EN[label]).format(p=rng.choice(PRODUCTS_EN), e=e) + f" {rng.choice(EN_TAGS)} #{uid or i}"
     else:
-        t = rng.choice(MIXED[label]).format(b=rng.choice(BRANDS), e=e) + f" {i}楼"
+        t = rng.choice(MIXED[label]).format(b=rng.choice(BRANDS), e=e) + f" {uid or i}楼"
     return t
 
 
@@ -147,7 +149,7 @@ def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, 
         lw = PLATFORMS[platform][0]
         lang = rng.choices(("zh", "en", "mixed"), lw)[0]
         label = rng.choices(("negative", "neutral", "positive"), (0.3, 0.3, 0.4))[0]
-        text = _post_text(lang, label, i, rng, hard_rate)
+        text = _post_text(lang, label, i, rng, hard_rate, uid=f"{day:%y%j}{i:05d}")
         if rng.random() < 0.04:
             text += _pii(rng)
         text = _noise(text, rng)
