@@ -53,8 +53,9 @@ def hf_trainer(cfg, train) -> float:
         lambda b: {**tok(b["text"], truncation=True, max_length=cfg.max_length),
                    "labels": [labels.index(v) for v in b["label"]]}, batched=True, remove_columns=["text", "label"])
     with tempfile.TemporaryDirectory() as out:
+        warmup = int(cfg.warmup_ratio * cfg.max_steps)
         args = TrainingArguments(output_dir=out, per_device_train_batch_size=cfg.batch_size, max_steps=cfg.max_steps,
-                                 learning_rate=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=int(cfg.warmup_ratio * cfg.max_steps),
+                                 learning_rate=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=warmup,
                                  max_grad_norm=cfg.max_grad_norm, save_strategy="no", eval_strategy="no",
                                  logging_steps=10**6, report_to=[], seed=cfg.seed, disable_tqdm=True,
                                  dataloader_num_workers=0)
