@@ -42,15 +42,15 @@ def resolve_base_model(name: str) -> tuple[str, dict]:
 
 
 def load_tokenizer(path: str, lowercase: bool = False):
-    """Fast tokenizer; ``lowercase`` bakes lower-casing into its normalizer, so the saved tokenizer
-    (and Triton's tokenizer model built from it) behaves the same without extra code."""
-    from tokenizers.normalizers import BertNormalizer
+    """Fast tokenizer; ``lowercase`` makes it lower-case its input, also after save + reload, so the
+    registered tokenizer (and Triton's tokenizer model built from its tokenizer.json) behaves the same."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(path)
-    if lowercase:
-        tok.backend_tokenizer.normalizer = BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                          strip_accents=None, lowercase=True)
+    # do_lower_case goes into tokenizer_config.json: transformers rebuilds the normalizer from it on
+    # reload, so patching only the in-memory normalizer would not survive save_pretrained().
+    tok = AutoTokenizer.from_pretrained(path, **({"do_lower_case": True} if lowercase else {}))
+    if lowercase and tok("A")["input_ids"] != tok("a")["input_ids"]:
+        raise ConfigError(f"tokenizer at {path} ignores do_lower_case; lower-case the base model's tokenizer first")
     return tok
 
 

@@ -1,0 +1,139 @@
+"""Typed gRPC client for the Triton ``sentiment`` ensemble: services send text, get labels + probabilities.
+
+    from serving.client import SentimentClient
+    with SentimentClient("127.0.0.1:8001") as c:
+        c.classify(["这个手机真的太好用了", "never again"])  # -> [Prediction(label=..., probabilities=...)]
+
+CLI: ``python -m serving.client --url 127.0.0.1:8001 "text" ...``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_TEXT_BYTES = 8192  # the ingest limit: anything longer never reached training either
+
+
+class ClientInputError(ValueError):
+    """The request itself is invalid (not retryable)."""
+
+
+class ServingUnavailable(RuntimeError):
+    """Triton stayed unreachable after every retry."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probabilities.values())
+
+
+class SentimentClient:
+    def __init__(self, url: str = "127.0.0.1:8001", model: str = "sentiment", timeout_s: float = 10.0,
+                 batch_size: int = 32, retries: int = 4, backoff_s: float = 0.2, labels: list[str] | None = None):
+        import tritonclient.grpc as grpcclient
+
+        self.url, self.model, self.timeout_s = url, model, timeout_s
+        self.batch_size, self.retries, self.backoff_s = batch_size, retries, backoff_s
+        self._client = grpcclient.InferenceServerClient(url)
+        self._labels = labels
+
+    def __enter__(self) -> SentimentClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    @staticmethod
+    def _validate(texts) -> list[bytes]:
+        if isinstance(texts, str | bytes) or not isinstance(texts, list | tuple):
+            raise ClientInputError("texts must be a list of strings")
+        if not texts:
+            raise ClientInputError("texts is empty")
+        out = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise ClientInputError(f"texts[{i}] is {type(t).__name__}, not str")
+            b = t.encode("utf-8")
+            if len(b) > MAX_TEXT_BYTES:
+                raise ClientInputError(f"texts[{i}] is {len(b)} bytes; the limit is {MAX_TEXT_BYTES}")
+            out.append(b)
+        return out
+
+    def labels(self) -> list[str]:
+        """Label order of the probabilities output (published in the ensemble's config parameters)."""
+        if self._labels is None:
+            cfg = self._call(lambda: self._client.get_model_config(self.model, client_timeout=self.timeout_s))
+            self._labels = json.loads(cfg.config.parameters["labels"].string_value)
+        return self._labels
+
+    def _call(self, fn):
+        from tritonclient.utils import InferenceServerException
+
+        delay = self.backoff_s
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except InferenceServerException as e:
+                status = (e.status() or "").upper()
+                transient = "UNAVAILABLE" in status or "DEADLINE" in status or "unavailable" in str(e).lower()
+                if not transient:
+                    raise
+                if attempt == self.retries:
+                    raise ServingUnavailable(f"Triton at {self.url} unavailable after {self.retries + 1} tries: {e}") from e
+                time.sleep(delay)
+                delay *= 2
+
+    def classify(self, texts: list[str]) -> list[Prediction]:
+        """One Prediction per text, in order; sends batches of ``batch_size``."""
+        import tritonclient.grpc as grpcclient
+
+        data = self._validate(texts)
+        labels = self.labels()
+        preds: list[Prediction] = []
+        for i in range(0, len(data), self.batch_size):
+            chunk = np.array(data[i:i + self.batch_size], dtype=object).reshape(-1, 1)
+            inp = grpcclient.InferInput("TEXT", list(chunk.shape), "BYTES")
+            inp.set_data_from_numpy(chunk)
+            outs = [grpcclient.InferRequestedOutput("probabilities"), grpcclient.InferRequestedOutput("label")]
+            res = self._call(lambda inp=inp: self._client.infer(self.model, [inp], outputs=outs,
+                                                                client_timeout=self.timeout_s))
+            probs = res.as_numpy("probabilities")
+            names = res.as_numpy("label").reshape(-1)
+            for p, n in zip(probs, names, strict=True):
+                preds.append(Prediction(label=n.decode() if isinstance(n, bytes) else str(n),
+                                        probabilities={lab: float(v) for lab, v in zip(labels, p, strict=True)}))
+        return preds
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m serving.client", description="classify texts with Triton")
+    ap.add_argument("texts", nargs="+")
+    ap.add_argument("--url", default="127.0.0.1:8001")
+    ap.add_argument("--timeout", type=float, default=10.0)
+    a = ap.parse_args(argv)
+    try:
+        with SentimentClient(a.url, timeout_s=a.timeout) as c:
+            for t, p in zip(a.texts, c.classify(a.texts), strict=True):
+                print(json.dumps({"text": t, "label": p.label, "probabilities": p.probabilities}, ensure_ascii=False))
+    except (ClientInputError, ServingUnavailable) as e:
+        print(f"classify: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

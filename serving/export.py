@@ -1,0 +1,83 @@
+"""Export a registered sentiment model to ONNX and prove parity with torch before anything is published."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+# Fixed parity texts: zh, en, mixed, emoji, PII placeholders, empty-ish and over-long input.
+PARITY_TEXTS = [
+    "这个手机真的太好用了😍", "快递太慢了，再也不买了", "虽然价格有点贵，但是质量很好", "请问这个耳机在哪里买？",
+    "Love this phone, totally worth it!", "The delivery was late and the box was broken.",
+    "iPhone这次真的翻车了 so bad", "联系我 [PHONE] 或 [EMAIL]", "?", "好" * 400,
+]
+
+
+class ParityError(RuntimeError):
+    """ONNX and torch disagree beyond the tolerance: the export must not be published."""
+
+
+def export_onnx(model_dir: str, out_path: str, opset: int = 17) -> str:
+    """``model_dir`` (saved classifier) -> ``out_path`` with inputs input_ids/attention_mask and output
+    logits, dynamic batch and sequence axes."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    dummy = torch.ones(2, 16, dtype=torch.long)
+
+    class Wrapped(torch.nn.Module):  # positional inputs, one named output
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    torch.onnx.export(Wrapped(model), (dummy, dummy), out_path, dynamo=False, opset_version=opset,
+                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                    "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
+    return out_path
+
+
+def tokenize_like_triton(tokenizer_json: str, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exactly what the Triton tokenizer model does (serving/triton_models/tokenizer.py)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(tokenizer_json)
+    tok.enable_truncation(max_length)
+    tok.enable_padding(length=max_length, pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    enc = tok.encode_batch(texts)
+    return (np.array([e.ids for e in enc], dtype=np.int64), np.array([e.attention_mask for e in enc], dtype=np.int64))
+
+
+def parity_check(model_dir: str, onnx_path: str, texts: list[str] | None = None, atol: float = 1e-4) -> dict:
+    """Torch (HF tokenizer, dynamic padding) vs onnxruntime (serving tokenizer, fixed padding) logits.
+
+    Raises ParityError with the worst difference when they disagree by more than ``atol`` or on a label.
+    """
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    texts = texts or PARITY_TEXTS
+    with open(os.path.join(model_dir, "label_map.json"), encoding="utf-8") as f:
+        max_length = json.load(f)["max_length"]
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    hf_tok = AutoTokenizer.from_pretrained(model_dir)
+    enc = hf_tok(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.inference_mode():
+        ref = model(**{k: enc[k] for k in ("input_ids", "attention_mask")}).logits.numpy()
+    ids, mask = tokenize_like_triton(os.path.join(model_dir, "tokenizer.json"), texts, max_length)
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    got = sess.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+    diff = float(np.abs(got - ref).max())
+    label_mismatch = int((got.argmax(1) != ref.argmax(1)).sum())
+    result = {"texts": len(texts), "max_abs_diff": diff, "atol": atol, "label_mismatches": label_mismatch}
+    if diff > atol or label_mismatch:
+        raise ParityError(f"ONNX vs torch parity failed: {result}")
+    return result

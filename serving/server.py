@@ -1,0 +1,156 @@
+"""Run a real Triton Inference Server from the ``nvidia-pytriton`` wheel (no Docker needed).
+
+The wheel bundles ``tritonserver`` (2.51) with the python backend only. We point it at a backend
+directory holding that backend plus the stub built for this interpreter, make the venv's packages
+visible to python-backend models, and drive it in explicit model-control mode over gRPC.
+
+CLI: ``python -m serving.server --repo model_repository [--grpc-port 8001] [--load sentiment]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class ServerError(RuntimeError):
+    """tritonserver could not be started or did not become ready."""
+
+
+def _pytriton_dir() -> str:
+    spec = importlib.util.find_spec("pytriton")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServerError("nvidia-pytriton is not installed (it carries the tritonserver binary)")
+    return os.path.join(list(spec.submodule_search_locations)[0], "tritonserver")
+
+
+def _backend_dir(root: str) -> str:
+    """backends/python/{libtriton_python.so, triton_python_backend_utils.py, triton_python_backend_stub}."""
+    src = _pytriton_dir()
+    dst = os.path.join(root, "backends", "python")
+    os.makedirs(dst, exist_ok=True)
+    for name in ("libtriton_python.so", "triton_python_backend_utils.py"):
+        link = os.path.join(dst, name)
+        if not os.path.exists(link):
+            os.symlink(os.path.join(src, "backends", "python", name), link)
+    ver = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = os.path.join(src, "python_backend_stubs", ver, "triton_python_backend_stub")
+    shutil.copy2(stub, os.path.join(dst, "triton_python_backend_stub"))
+    return os.path.join(root, "backends")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TritonServer:
+    """A tritonserver subprocess; ``with TritonServer(repo) as s: s.grpc_url``."""
+
+    def __init__(self, repo: str, grpc_port: int = 0, http_port: int = 0, metrics_port: int = 0,
+                 load: tuple[str, ...] = (), log_path: str | None = None, startup_timeout: float = 120):
+        self.repo = os.path.abspath(repo) if "://" not in repo else repo
+        self.grpc_port = grpc_port or free_port()
+        self.http_port = http_port or free_port()
+        self.metrics_port = metrics_port or free_port()
+        self.load = load
+        self.startup_timeout = startup_timeout
+        self._tmp = tempfile.mkdtemp(prefix="ugc-triton-")
+        self.log_path = log_path or os.path.join(self._tmp, "tritonserver.log")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def grpc_url(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def start(self) -> TritonServer:
+        binary = os.path.join(_pytriton_dir(), "bin", "tritonserver")
+        libs = os.path.join(os.path.dirname(os.path.dirname(_pytriton_dir())), "nvidia_pytriton.libs")
+        env = dict(os.environ)
+        env["LD_LIBRARY_PATH"] = ":".join(p for p in (libs, env.get("LD_LIBRARY_PATH", "")) if p)
+        # The python backend starts its stub with the first `python` on PATH: make it this venv's.
+        env["PATH"] = os.path.dirname(sys.executable) + ":" + env.get("PATH", "")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+        args = [binary, f"--model-repository={self.repo}", f"--backend-directory={_backend_dir(self._tmp)}",
+                "--model-control-mode=explicit", f"--grpc-port={self.grpc_port}", f"--http-port={self.http_port}",
+                f"--metrics-port={self.metrics_port}", "--pinned-memory-pool-byte-size=0", "--allow-gpu-metrics=false",
+                "--exit-timeout-secs=5", "--strict-readiness=true", "--log-verbose=0"]
+        args += [f"--load-model={m}" for m in self.load]
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        import tritonclient.grpc as grpcclient
+
+        client = grpcclient.InferenceServerClient(self.grpc_url)
+        deadline = time.time() + self.startup_timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"tritonserver exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                if client.is_server_live() and client.is_server_ready():
+                    return
+            except Exception:  # noqa: BLE001 (not listening yet)
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise ServerError(f"tritonserver not ready after {self.startup_timeout}s: {self.log_tail()}")
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+        shutil.rmtree(os.path.join(self._tmp, "backends"), ignore_errors=True)
+
+    def __enter__(self) -> TritonServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m serving.server", description="run tritonserver on a model repository")
+    ap.add_argument("--repo", default="model_repository")
+    ap.add_argument("--grpc-port", type=int, default=8001)
+    ap.add_argument("--http-port", type=int, default=8000)
+    ap.add_argument("--metrics-port", type=int, default=8002)
+    ap.add_argument("--load", action="append", default=[], help="model to load at start (repeatable)")
+    a = ap.parse_args(argv)
+    server = TritonServer(a.repo, a.grpc_port, a.http_port, a.metrics_port, tuple(a.load), startup_timeout=300)
+    server.start()
+    print(f"tritonserver ready: grpc {server.grpc_url}, log {server.log_path}", flush=True)
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Triton python-backend model that runs ``model.onnx`` with onnxruntime (the CPU target).
+
+The wheel-bundled tritonserver has only the python backend; the GPU target uses Triton's native
+``onnxruntime_onnx`` platform on the same model.onnx instead of this file.
+"""
+
+import os
+
+import numpy as np
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        here = os.path.join(args["model_repository"], args["model_version"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = int(os.environ.get("UGC_ORT_THREADS", "0"))
+        self.session = ort.InferenceSession(os.path.join(here, "model.onnx"), opts, providers=["CPUExecutionProvider"])
+
+    def execute(self, requests):
+        # One onnxruntime call for every request Triton batched together.
+        ids = [pb_utils.get_input_tensor_by_name(r, "input_ids").as_numpy() for r in requests]
+        mask = [pb_utils.get_input_tensor_by_name(r, "attention_mask").as_numpy() for r in requests]
+        logits = self.session.run(["logits"], {"input_ids": np.concatenate(ids), "attention_mask": np.concatenate(mask)})[0]
+        out, start = [], 0
+        for a in ids:
+            out.append(pb_utils.InferenceResponse(output_tensors=[
+                pb_utils.Tensor("logits", logits[start:start + len(a)].astype(np.float32))]))
+            start += len(a)
+        return out
