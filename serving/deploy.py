@@ -37,19 +37,23 @@ class DeployConfig:
     ready_timeout_s: float = 120.0
 
 
-def _load_and_smoke(cfg: DeployConfig, labels: list[str]) -> dict:
+def _load_and_smoke(cfg: DeployConfig, labels: list[str], version: int | None) -> dict:
+    """Load every model (steps first: loading an ensemble does not re-read steps that are already
+    loaded), wait until ``version`` of each is ready, then classify the smoke texts."""
     import tritonclient.grpc as grpcclient
 
     from serving.client import SentimentClient
 
     client = grpcclient.InferenceServerClient(cfg.triton_url)
     try:
-        client.load_model("sentiment")  # explicit mode: (re)loads the ensemble and its steps, newest versions
+        for name in repository.MODELS:
+            client.load_model(name)
         deadline = time.time() + cfg.ready_timeout_s
-        while not client.is_model_ready("sentiment"):
-            if time.time() > deadline:
-                raise DeployError("sentiment not ready in time")
-            time.sleep(0.2)
+        for name in repository.MODELS:
+            while not client.is_model_ready(name, str(version) if version else ""):
+                if time.time() > deadline:
+                    raise DeployError(f"{name} version {version} not ready after {cfg.ready_timeout_s}s")
+                time.sleep(0.2)
     finally:
         client.close()
     with SentimentClient(cfg.triton_url, timeout_s=30) as sc:
@@ -78,14 +82,14 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
     result = {"registry_version": card["version"], "triton_version": tv, "parity": parity, "loaded": False}
     if cfg.triton_url:
         try:
-            result["smoke"] = _load_and_smoke(cfg, label_map["labels"])
+            result["smoke"] = _load_and_smoke(cfg, label_map["labels"], tv)
             result["loaded"] = True
         except Exception as e:
             log.error("deploy of triton version %d failed (%s); rolling back", tv, e)
             repository.remove_version(cfg.repo_uri, tv)
             if repository.versions(cfg.repo_uri):
                 try:
-                    _load_and_smoke(cfg, label_map["labels"])
+                    _load_and_smoke(cfg, label_map["labels"], repository.versions(cfg.repo_uri)[-1])
                 except Exception as e2:  # noqa: BLE001 (report both)
                     raise DeployError(f"version {tv} failed ({e}) and the rollback failed too ({e2})") from e
             raise DeployError(f"version {tv} failed and was rolled back: {e}") from e

@@ -47,6 +47,18 @@ def _backend_dir(root: str) -> str:
     return os.path.join(root, "backends")
 
 
+def default_python_env() -> str:
+    """Where python-backend models run: UGC_TRITON_PYTHON_ENV, else ./.venv-triton (make install builds it).
+
+    A separate env because the bundled python-backend stub corrupts BYTES tensors under numpy 2
+    (each length prefix arrives as its first byte repeated: 0x06060606 for 6); numpy<2 works.
+    """
+    env = os.environ.get("UGC_TRITON_PYTHON_ENV") or os.path.abspath(".venv-triton")
+    if not os.path.exists(os.path.join(env, "bin", "python")):
+        raise ServerError(f"no python env for Triton models at {env} (run `make install`)")
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,7 +69,8 @@ class TritonServer:
     """A tritonserver subprocess; ``with TritonServer(repo) as s: s.grpc_url``."""
 
     def __init__(self, repo: str, grpc_port: int = 0, http_port: int = 0, metrics_port: int = 0,
-                 load: tuple[str, ...] = (), log_path: str | None = None, startup_timeout: float = 120):
+                 load: tuple[str, ...] = (), log_path: str | None = None, startup_timeout: float = 120,
+                 python_env: str | None = None):
         self.repo = os.path.abspath(repo) if "://" not in repo else repo
         self.grpc_port = grpc_port or free_port()
         self.http_port = http_port or free_port()
@@ -67,6 +80,7 @@ class TritonServer:
         self._tmp = tempfile.mkdtemp(prefix="ugc-triton-")
         self.log_path = log_path or os.path.join(self._tmp, "tritonserver.log")
         self.proc: subprocess.Popen | None = None
+        self.python_env = python_env or default_python_env()
 
     @property
     def grpc_url(self) -> str:
@@ -77,8 +91,8 @@ class TritonServer:
         libs = os.path.join(os.path.dirname(os.path.dirname(_pytriton_dir())), "nvidia_pytriton.libs")
         env = dict(os.environ)
         env["LD_LIBRARY_PATH"] = ":".join(p for p in (libs, env.get("LD_LIBRARY_PATH", "")) if p)
-        # The python backend starts its stub with the first `python` on PATH: make it this venv's.
-        env["PATH"] = os.path.dirname(sys.executable) + ":" + env.get("PATH", "")
+        # The python backend runs model.py with the first `python` on PATH: the serving env's.
+        env["PATH"] = os.path.join(self.python_env, "bin") + ":" + env.get("PATH", "")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
         args = [binary, f"--model-repository={self.repo}", f"--backend-directory={_backend_dir(self._tmp)}",
                 "--model-control-mode=explicit", f"--grpc-port={self.grpc_port}", f"--http-port={self.http_port}",

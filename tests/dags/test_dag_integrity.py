@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-DAGS = {"ugc_ingest", "sentiment_training"}
+DAGS = {"ugc_ingest", "sentiment_training", "sentiment_deploy"}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_dag_defaults(dagbag, dag_id):
     assert dag.tags and not dag.catchup
     for t in dag.tasks:
         assert t.execution_timeout is not None, t.task_id
-    gates = {"ugc_ingest": "validate", "sentiment_training": "gate"}
+    gates = {"ugc_ingest": "validate", "sentiment_training": "gate", "sentiment_deploy": "deploy"}
     assert dag.get_task(gates[dag_id]).retries == 0  # a failed gate must not be retried
 
 
@@ -45,10 +45,11 @@ def test_training_dag_shape(dagbag):
     assert {"base_model", "epochs", "lr", "batch_size", "days", "margin"} <= set(dag.params.keys())
 
 
-@pytest.mark.parametrize("path", ["dags/ugc_ingest.py", "dags/sentiment_training.py"])
+@pytest.mark.parametrize("path", ["dags/ugc_ingest.py", "dags/sentiment_training.py", "dags/sentiment_deploy.py"])
 def test_parsing_the_dags_does_not_import_heavy_libraries(path):
     code = (f"import sys, runpy; runpy.run_path({path!r});"
-            "bad=[m for m in ('torch','transformers','great_expectations','pyarrow') if m in sys.modules];"
+            "bad=[m for m in ('torch','transformers','great_expectations','pyarrow','tritonclient','onnx')"
+            " if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
