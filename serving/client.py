@@ -109,7 +109,7 @@ class SentimentClient:
             inp = grpcclient.InferInput("TEXT", list(chunk.shape), "BYTES")
             inp.set_data_from_numpy(chunk)
             outs = [grpcclient.InferRequestedOutput("probabilities"), grpcclient.InferRequestedOutput("label")]
-            res = self._call(lambda inp=inp: self._client.infer(self.model, [inp], outputs=outs,
+            res = self._call(lambda inp=inp, outs=outs: self._client.infer(self.model, [inp], outputs=outs,
                                                                 client_timeout=self.timeout_s))
             probs = res.as_numpy("probabilities")
             names = res.as_numpy("label").reshape(-1)

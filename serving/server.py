@@ -87,6 +87,8 @@ class TritonServer:
         return f"127.0.0.1:{self.grpc_port}"
 
     def start(self) -> TritonServer:
+        if "://" not in self.repo:
+            os.makedirs(self.repo, exist_ok=True)
         binary = os.path.join(_pytriton_dir(), "bin", "tritonserver")
         libs = os.path.join(os.path.dirname(os.path.dirname(_pytriton_dir())), "nvidia_pytriton.libs")
         env = dict(os.environ)

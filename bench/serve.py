@@ -1,0 +1,103 @@
+"""Serving throughput and latency: the Triton ``sentiment`` ensemble over gRPC vs an in-process
+``transformers`` text-classification pipeline, same model, same machine, same texts, one run.
+
+Triton is measured at several client concurrencies (each request carries --request-batch texts);
+the pipeline at several batch sizes, and its best is the baseline. Prints texts/s, p50/p99 latency
+per request, and each Triton setting's throughput as a ratio to the best pipeline.
+Usage: python bench/serve.py --registry DATA/lake/registry/sentiment [--texts 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from datetime import date
+
+import numpy as np
+
+
+def _texts(n: int) -> list[str]:
+    from ingestion.synth import generate_records
+
+    return [r["text"].strip() for r in generate_records(date(2026, 11, 20), n, seed=7)]
+
+
+def bench_pipeline(model_dir: str, texts: list[str], batch: int) -> dict:
+    from transformers import pipeline
+
+    clf = pipeline("text-classification", model=model_dir, tokenizer=model_dir, device="cpu")
+    clf(texts[:batch], batch_size=batch)  # warm-up
+    lat = []
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        s = time.perf_counter()
+        clf(texts[i:i + batch], batch_size=batch, truncation=True)
+        lat.append(time.perf_counter() - s)
+    return {"texts_per_s": len(texts) / (time.perf_counter() - t0), "p50_ms": 1e3 * np.percentile(lat, 50),
+            "p99_ms": 1e3 * np.percentile(lat, 99)}
+
+
+def bench_triton(url: str, texts: list[str], concurrency: int, request_batch: int) -> dict:
+    from serving.client import SentimentClient
+
+    chunks = [texts[i:i + request_batch] for i in range(0, len(texts), request_batch)]
+    lat: list[float] = []
+    lock, next_i = threading.Lock(), [0]
+
+    def worker():
+        with SentimentClient(url, batch_size=request_batch, timeout_s=60) as c:
+            c.classify(chunks[0])  # warm the connection
+            while True:
+                with lock:
+                    if next_i[0] >= len(chunks):
+                        return
+                    chunk = chunks[next_i[0]]
+                    next_i[0] += 1
+                s = time.perf_counter()
+                c.classify(chunk)
+                with lock:
+                    lat.append(time.perf_counter() - s)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"texts_per_s": len(texts) / (time.perf_counter() - t0), "p50_ms": 1e3 * np.percentile(lat, 50),
+            "p99_ms": 1e3 * np.percentile(lat, 99)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--registry", required=True, help="registry with a production sentiment model")
+    ap.add_argument("--texts", type=int, default=2000)
+    ap.add_argument("--concurrency", default="1,4,8,16")
+    ap.add_argument("--request-batch", type=int, default=8)
+    ap.add_argument("--pipeline-batches", default="1,8,32,64")
+    a = ap.parse_args()
+    from serving.deploy import DeployConfig, deploy
+    from serving.server import TritonServer
+    from training import registry
+
+    texts = _texts(a.texts)
+    card = registry.production(a.registry)
+    print(f"model {card['version']} ({card['base_model']}), {len(texts)} texts")
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = registry.fetch(a.registry, card["version"], f"{tmp}/model")
+        base = {b: bench_pipeline(model_dir, texts, int(b)) for b in a.pipeline_batches.split(",")}
+        for b, r in base.items():
+            print(f"pipeline batch={b:>3}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms")
+        best_b, best = max(base.items(), key=lambda kv: kv[1]["texts_per_s"])
+        with TritonServer(f"{tmp}/repo") as server:
+            deploy(DeployConfig(a.registry, server.repo, server.grpc_url))
+            for c in (int(x) for x in a.concurrency.split(",")):
+                r = bench_triton(server.grpc_url, texts, c, a.request_batch)
+                print(f"triton  conc={c:>3} x{a.request_batch}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms"
+                      f"  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) {r['texts_per_s'] / best['texts_per_s']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
