@@ -95,8 +95,9 @@ def main() -> None:
             deploy(DeployConfig(a.registry, server.repo, server.grpc_url))
             for c in (int(x) for x in a.concurrency.split(",")):
                 r = bench_triton(server.grpc_url, texts, c, a.request_batch)
+                ratio = r["texts_per_s"] / best["texts_per_s"]
                 print(f"triton  conc={c:>3} x{a.request_batch}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms"
-                      f"  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) {r['texts_per_s'] / best['texts_per_s']:.2f}x")
+                      f"  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -40,3 +40,20 @@ print(f"   production={c['version']} test n={t['n']} acc={t['accuracy']:.4f} mac
 print(f"   baseline {b['name']}: acc={b['accuracy']:.4f} macro-F1={b['macro_f1']:.4f}")
 print(f"   training: {c['training']}")
 PY
+
+# Serve it: a real tritonserver (from the nvidia-pytriton wheel) on ./model_repository, the deploy
+# stage (export -> parity -> publish -> load -> smoke), then a service-style gRPC call.
+echo "== Triton: deploy the production model to ./model_repository and classify over gRPC"
+python - <<'PY'
+from serving.client import SentimentClient
+from serving.deploy import DeployConfig, deploy
+from serving.server import TritonServer
+
+with TritonServer("model_repository") as server:
+    r = deploy(DeployConfig("data/lake/registry/sentiment", "model_repository", server.grpc_url))
+    print(f"   triton version {r['triton_version']} <- {r['registry_version']}; parity max |diff| {r['parity']['max_abs_diff']:.2e}")
+    texts = ["虽然价格有点贵，但是质量很好", "快递太慢了，再也不买了", "The battery is awful, want a refund", "请问在哪里可以买到？"]
+    with SentimentClient(server.grpc_url) as c:
+        for t, p in zip(texts, c.classify(texts)):
+            print(f"   {p.label:8s} {p.confidence:.3f}  {t}")
+PY

