@@ -22,7 +22,12 @@ class TritonPythonModel:
         # One onnxruntime call for every request Triton batched together.
         ids = [pb_utils.get_input_tensor_by_name(r, "input_ids").as_numpy() for r in requests]
         mask = [pb_utils.get_input_tensor_by_name(r, "attention_mask").as_numpy() for r in requests]
-        logits = self.session.run(["logits"], {"input_ids": np.concatenate(ids), "attention_mask": np.concatenate(mask)})[0]
+        input_ids, attention_mask = np.concatenate(ids), np.concatenate(mask)
+        # The tokenizer pads to max_length so requests batch; masked positions do not change the
+        # logits, so run only up to the longest real text in this batch (UGC is mostly short).
+        longest = max(int(attention_mask.sum(axis=1).max()), 1)
+        logits = self.session.run(["logits"], {"input_ids": input_ids[:, :longest],
+                                               "attention_mask": attention_mask[:, :longest]})[0]
         out, start = [], 0
         for a in ids:
             out.append(pb_utils.InferenceResponse(output_tensors=[
