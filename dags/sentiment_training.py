@@ -1,6 +1,7 @@
 """Sentiment fine-tuning: prepare data -> train (GPU queue) -> champion/challenger gate -> promote.
 
-Runs when ``ugc_ingest`` publishes a validated partition (Asset ``ugc_clean``), and on demand:
+Runs when ``ugc_ingest`` publishes a validated partition (Asset ``ugc_clean``), when the nightly drift
+check fails (Asset ``drift_alert``), and on demand:
 
     airflow dags trigger sentiment_training --conf '{"epochs": 3, "lr": 3e-5, "margin": 0.01}'
 
@@ -22,6 +23,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 UGC_CLEAN = Asset("ugc_clean")
+DRIFT_ALERT = Asset("drift_alert")
 SENTIMENT_PRODUCTION = Asset("sentiment_model_production")
 
 DEFAULT_ARGS = {
@@ -64,7 +66,7 @@ def _config(params: dict, run_id: str, days: list[str] | None = None):
 
 @dag(
     dag_id="sentiment_training",
-    schedule=[UGC_CLEAN],
+    schedule=(UGC_CLEAN | DRIFT_ALERT),  # either event starts a run
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # one promoter at a time: the registry's expected-current check is the backstop

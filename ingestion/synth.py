@@ -62,6 +62,17 @@ CLAUSE_EN = {"positive": ["works great", "is really good", "made me happy", "is 
              "negative": ["is awful", "is really bad", "made me angry", "is a total waste of money"]}
 QUESTION_ZH = ["{p}到底是{a}还是{b}？", "大家觉得{p}{a}吗，还是{b}？"]
 QUESTION_EN = ["Is the {p} really good or is it bad?", "Some say the {p} is great, others say awful. Which is it?"]
+# Scenarios for monitoring: "crisis" = a negative spike around one hot topic (a battery-fire story);
+# "shift" = a drifted day (long posts in languages and scripts the training data never had).
+CRISIS_ZH = ["{b}电池起火了，太吓人了{e}", "听说{b}电池起火，还敢买吗{e}", "{b}电池起火必须召回，气死了{e}",
+             "我的{b}也发烫，电池起火谁负责{e}"]
+CRISIS_EN = ["{b} battery fire again, recall it now {e}", "Another {b} battery fire, this is dangerous {e}"]
+SHIFT = ["このスマホは本当に最高です、毎日使っています。バッテリーも長持ちで、カメラもきれいです {e}",
+         "배송이 정말 빨랐어요. 포장도 꼼꼼하고 제품 상태도 아주 좋습니다. 다음에도 또 살게요 {e}",
+         "Honestly after three weeks of daily use across travel, work calls and gaming marathons, the {p} "
+         "keeps surprising me; thermals stay sane, firmware updates land monthly, and support answered twice {e}",
+         "Long thread incoming: I compared the {p} with four competitors over a month, logging battery drain, "
+         "latency, and build quality, and the spreadsheet tells a more nuanced story than the reviews {e}"]
 EN_TAGS = ["lol", "tbh", "fr", "imo", "ngl", ""]
 ZH_TAGS = ["哈哈", "真的", "说实话", "救命", ""]
 
@@ -133,12 +144,27 @@ def _fmt_ts(ts: datetime, style: str):
     return int(ts.timestamp())
 
 
+def _scenario_text(scenario: str, lang: str, label: str, uid: str, rng: random.Random) -> tuple[str, str, str]:
+    """(text, lang, label) of a scenario post, or the inputs unchanged when this post stays normal."""
+    if scenario == "crisis" and rng.random() < 0.4:
+        zh = lang != "en"
+        t = rng.choice(CRISIS_ZH if zh else CRISIS_EN).format(b="Pixel", e=rng.choice(EMOJI["negative"]))
+        return t + (f" {uid}楼" if zh else f" #{uid}"), lang, "negative"
+    if scenario == "shift" and rng.random() < 0.7:
+        t = rng.choice(SHIFT).format(p=rng.choice(PRODUCTS_EN), e=rng.choice(EMOJI[label]))
+        return f"{t} #{uid}", "en", label
+    return "", lang, label
+
+
 def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, start_index: int = 0,
-                     hard_rate: float = 0.35):
+                     hard_rate: float = 0.35, scenario: str = "normal"):
     """Clean canonical-ish records (before platform field renames) for one day.
 
-    ``hard_rate`` is the share of texts whose label depends on word order (contrasts, questions).
+    ``hard_rate`` is the share of texts whose label depends on word order (contrasts, questions);
+    ``scenario`` is "normal", "crisis" or "shift" (see CRISIS_*/SHIFT).
     """
+    if scenario not in ("normal", "crisis", "shift"):
+        raise ValueError(f"unknown scenario {scenario!r}")
     rng = random.Random(f"{seed}-{day.isoformat()}")
     names = list(PLATFORMS)
     day0 = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -150,6 +176,9 @@ def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, 
         lang = rng.choices(("zh", "en", "mixed"), lw)[0]
         label = rng.choices(("negative", "neutral", "positive"), (0.3, 0.3, 0.4))[0]
         text = _post_text(lang, label, i, rng, hard_rate, uid=f"{day:%y%j}{i:05d}")
+        if scenario != "normal":  # extra draws only here, so normal days stay byte-identical
+            alt, lang, label = _scenario_text(scenario, lang, label, f"{day:%y%j}{i:05d}", rng)
+            text = alt or text
         if rng.random() < 0.04:
             text += _pii(rng)
         text = _noise(text, rng)
@@ -191,13 +220,13 @@ def _bad_line(kind: str, rec: dict, rng: random.Random) -> bytes:
 
 
 def generate_day(landing_root: str, day: date, n: int, seed: int = 0, bad_rate: float = 0.01,
-                 dup_rate: float = 0.01, prev_texts: list[str] | None = None) -> dict:
+                 dup_rate: float = 0.01, prev_texts: list[str] | None = None, scenario: str = "normal") -> dict:
     """Write one day's landing drop under ``{landing_root}/dt=YYYY-MM-DD/`` and return what was planted.
 
     Returns ``{"records": n_good_unique, "planted": {reason: count}, "texts": [...sample for next day]}``.
     """
     rng = random.Random(f"drop-{seed}-{day.isoformat()}")
-    recs = generate_records(day, n, seed)
+    recs = generate_records(day, n, seed, scenario=scenario)
     planted: Counter = Counter()
     bad_lines: list[bytes] = []
     n_bad = int(n * bad_rate)

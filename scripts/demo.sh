@@ -26,10 +26,10 @@ done
 echo "Data Docs: file://$PWD/data/lake/posts/dt=$START/_validation/data_docs/index.html"
 echo "Quarantine: $PWD/data/lake/quarantine/"
 
-# Fine-tune the packaged m3e-small encoder on what was ingested (short: 1 epoch on 2,000 posts) through
+# Fine-tune the packaged m3e-small encoder on what was ingested (short: 2 epochs on 3,000 posts) through
 # the sentiment_training DAG: prepare -> train -> gate -> promote.
-echo "== sentiment_training (m3e-small, 1 epoch, 2000 training posts)"
-conf='{"lake_uri": "'"$PWD"'/data/lake", "epochs": 1, "max_train_samples": 2000}'
+echo "== sentiment_training (m3e-small, 2 epochs, 3000 training posts)"
+conf='{"lake_uri": "'"$PWD"'/data/lake", "epochs": 2, "max_train_samples": 3000}'
 airflow dags test sentiment_training "$(date -u +%FT%T)" -c "$conf" > airflow_home/demo-training.log 2>&1 \
   || { tail -60 airflow_home/demo-training.log; exit 1; }
 python - <<'PY'
@@ -40,6 +40,12 @@ print(f"   production={c['version']} test n={t['n']} acc={t['accuracy']:.4f} mac
 print(f"   baseline {b['name']}: acc={b['accuracy']:.4f} macro-F1={b['macro_f1']:.4f}")
 print(f"   training: {c['training']}")
 PY
+
+# A drifted day lands (long posts in Japanese/Korean/English the model never saw).
+LAST_DAY=$(date -u -d "$START + $((DAYS - 1)) day" +%F); SHIFT_DAY=$(date -u -d "$START + $DAYS day" +%F)
+export LAST_DAY SHIFT_DAY
+ugc synth --out data/landing --start "$SHIFT_DAY" --days 1 --posts "$POSTS" --scenario shift > /dev/null
+ugc ingest --day "$SHIFT_DAY" --landing data/landing --lake data/lake > /dev/null
 
 # Serve it: a real tritonserver (from the nvidia-pytriton wheel) on ./model_repository, the deploy
 # stage (export -> parity -> publish -> load -> smoke), then a service-style gRPC call.
@@ -56,4 +62,18 @@ with TritonServer("model_repository") as server:
     with SentimentClient(server.grpc_url) as c:
         for t, p in zip(texts, c.classify(texts)):
             print(f"   {p.label:8s} {p.confidence:.3f}  {t}")
+    # Nightly reports through the DAG, scoring over gRPC: the last normal day, then a drifted day.
+    import json, os, subprocess
+    from datetime import date, timedelta
+    for day in (os.environ["LAST_DAY"], os.environ["SHIFT_DAY"]):
+        run_at = (date.fromisoformat(day) + timedelta(days=1)).isoformat() + "T02:30:00+00:00"
+        conf = json.dumps({"lake_uri": os.path.abspath("data/lake"), "triton_url": server.grpc_url})
+        with open(f"airflow_home/demo-nightly-{day}.log", "w") as log:
+            subprocess.run(["airflow", "dags", "test", "nightly_reports", run_at, "-c", conf], stdout=log,
+                           stderr=subprocess.STDOUT, check=True)
+        s = json.load(open(f"data/lake/reports/dt={day}/sentiment.json"))
+        d = json.load(open(f"data/lake/reports/dt={day}/drift.json"))
+        print(f"== nightly_reports {day}\n   {s['summary']}\n   {d['summary']}")
+        print(f"   file://{os.path.abspath(f'data/lake/reports/dt={day}/sentiment.html')}")
+        print(f"   file://{os.path.abspath(f'data/lake/reports/dt={day}/drift.html')}")
 PY

@@ -97,25 +97,42 @@ class SentimentClient:
                 time.sleep(delay)
                 delay *= 2
 
-    def classify(self, texts: list[str]) -> list[Prediction]:
-        """One Prediction per text, in order; sends batches of ``batch_size``."""
+    def _infer(self, batch: list[bytes], with_labels: bool = False):
         import tritonclient.grpc as grpcclient
 
+        chunk = np.array(batch, dtype=object).reshape(-1, 1)
+        inp = grpcclient.InferInput("TEXT", list(chunk.shape), "BYTES")
+        inp.set_data_from_numpy(chunk)
+        outs = [grpcclient.InferRequestedOutput(n) for n in (("probabilities", "label") if with_labels
+                                                              else ("probabilities",))]
+        res = self._call(lambda: self._client.infer(self.model, [inp], outputs=outs, client_timeout=self.timeout_s))
+        probs = res.as_numpy("probabilities").astype(np.float32)
+        if not with_labels:
+            return probs
+        return probs, [n.decode() if isinstance(n, bytes) else str(n) for n in res.as_numpy("label").reshape(-1)]
+
+    def probabilities(self, texts: list[str], concurrency: int = 1) -> np.ndarray:
+        """(len(texts), len(labels())) probabilities, in order. ``concurrency`` batches in flight at once
+        let Triton's dynamic batcher merge them (bulk scoring)."""
+        data = self._validate(texts)
+        self.labels()
+        batches = [data[i:i + self.batch_size] for i in range(0, len(data), self.batch_size)]
+        if concurrency <= 1:
+            return np.concatenate([self._infer(b) for b in batches])
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(concurrency) as pool:  # the gRPC client is thread-safe
+            return np.concatenate(list(pool.map(self._infer, batches)))
+
+    def classify(self, texts: list[str]) -> list[Prediction]:
+        """One Prediction per text, in order; sends batches of ``batch_size``."""
         data = self._validate(texts)
         labels = self.labels()
         preds: list[Prediction] = []
         for i in range(0, len(data), self.batch_size):
-            chunk = np.array(data[i:i + self.batch_size], dtype=object).reshape(-1, 1)
-            inp = grpcclient.InferInput("TEXT", list(chunk.shape), "BYTES")
-            inp.set_data_from_numpy(chunk)
-            outs = [grpcclient.InferRequestedOutput("probabilities"), grpcclient.InferRequestedOutput("label")]
-            res = self._call(lambda inp=inp, outs=outs: self._client.infer(self.model, [inp], outputs=outs,
-                                                                client_timeout=self.timeout_s))
-            probs = res.as_numpy("probabilities")
-            names = res.as_numpy("label").reshape(-1)
-            for p, n in zip(probs, names, strict=True):
-                preds.append(Prediction(label=n.decode() if isinstance(n, bytes) else str(n),
-                                        probabilities={lab: float(v) for lab, v in zip(labels, p, strict=True)}))
+            probs, names = self._infer(data[i:i + self.batch_size], with_labels=True)
+            preds += [Prediction(label=n, probabilities={lab: float(v) for lab, v in zip(labels, p, strict=True)})
+                      for p, n in zip(probs, names, strict=True)]
         return preds
 
 

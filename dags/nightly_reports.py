@@ -1,0 +1,106 @@
+"""Nightly public-opinion and drift reports for yesterday's partition; drift triggers retraining.
+
+    score (Triton gRPC) -> sentiment_report
+                        -> drift_report -> drift_alert (emits Asset ``drift_alert`` only when drift fails)
+
+The run at 02:30 UTC reports the day that just ended (``day`` Param overrides). Catchup is off;
+backfill a range with ``airflow backfill create --dag-id nightly_reports --from-date 2026-11-01
+--to-date 2026-11-07`` (each run reports the day before its logical date). ``sentiment_training`` is
+scheduled on ``drift_alert``, so a failed drift check starts a retrain with no manual step.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+DRIFT_ALERT = Asset("drift_alert")
+
+PARAMS = {
+    "day": Param("", type="string", description="YYYY-MM-DD to report; empty = the day before the logical date"),
+    "lake_uri": Param(os.environ.get("UGC_LAKE_URI", str(_DATA / "lake")), type="string"),
+    "registry_uri": Param("", type="string", description="default {lake_uri}/registry/sentiment"),
+    "scoring": Param("triton", enum=["triton", "inprocess"], description="inprocess only when Triton is not used"),
+    "triton_url": Param(os.environ.get("UGC_TRITON_GRPC_URL", "127.0.0.1:8001"), type="string"),
+    "baseline_days": Param(7, type="integer", minimum=1, maximum=90),
+    "overrides": Param({}, type="object", description="any other ReportConfig keys (see monitoring/config.py)"),
+}
+
+
+def _config(params: dict, logical_date):
+    from monitoring.config import ReportConfig
+    from ugc.errors import ConfigError
+
+    day = params["day"] or (logical_date - timedelta(days=1)).date().isoformat()
+    try:
+        return ReportConfig.from_dict({"lake_uri": params["lake_uri"], "day": day, "scoring": params["scoring"],
+                                       "registry_uri": params["registry_uri"], "triton_url": params["triton_url"],
+                                       "baseline_days": params["baseline_days"], **params["overrides"]})
+    except ConfigError as e:
+        raise AirflowFailException(f"invalid report config: {e}") from e
+
+
+@dag(
+    dag_id="nightly_reports",
+    # A trigger timetable: the run's logical date is when it fires, so "yesterday" is the day that ended.
+    schedule=CronTriggerTimetable("30 2 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=2,
+    default_args={"owner": "ugc-ml", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["ugc", "monitoring"],
+    params=PARAMS,
+    doc_md=__doc__,
+)
+def nightly_reports():
+    @task(execution_timeout=timedelta(hours=2))
+    def score(params=None, logical_date=None) -> dict:
+        from monitoring.scoring import ScoringError, score_day
+
+        cfg = _config(params, logical_date)
+        try:
+            r = score_day(cfg)
+        except ScoringError as e:
+            if "unavailable" in str(e):
+                raise  # Triton down: worth a retry
+            raise AirflowFailException(str(e)) from e
+        return {k: r[k] for k in ("scores_uri", "day", "rows", "model_version", "scoring")}
+
+    @task(execution_timeout=timedelta(hours=1))
+    def sentiment_report(scored: dict, params=None, logical_date=None) -> dict:
+        from monitoring.sentiment import sentiment_report as build
+
+        r = build(_config(params, logical_date), scored["scores_uri"])
+        print(r["summary"])
+        return {k: r[k] for k in ("html_uri", "json_uri", "negative_share", "spike")}
+
+    @task(execution_timeout=timedelta(hours=1))
+    def drift_report(scored: dict, params=None, logical_date=None) -> dict:
+        from monitoring.drift import drift_report as build
+
+        r = build(_config(params, logical_date), scored["scores_uri"])
+        print(r["summary"])
+        return r
+
+    @task(retries=0, outlets=[DRIFT_ALERT], execution_timeout=timedelta(minutes=5))
+    def drift_alert(drift: dict, params=None, logical_date=None) -> dict:
+        if drift["status"] != "fail":
+            raise AirflowSkipException(f"drift {drift['status']}: no retrain needed")  # skipped = no event
+        cfg = _config(params, logical_date)
+        extra = {"day": cfg.day, "lake_uri": cfg.lake_uri, "registry_uri": cfg.registry, "failed": drift["failed"],
+                 "values": drift["values"], "model_version": drift["model_version"], "report": drift["html_uri"]}
+        get_current_context()["outlet_events"][DRIFT_ALERT].extra = extra
+        return extra
+
+    scored = score()
+    sentiment_report(scored)
+    drift_alert(drift_report(scored))
+
+
+nightly_reports()

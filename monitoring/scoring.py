@@ -1,0 +1,121 @@
+"""Score a day's posts with the production sentiment model: Triton over gRPC, or in-process when asked.
+
+    {reports}/dt=DAY/scores.parquet   post_id, predicted label, one probability column per label, confidence
+    {reports}/dt=DAY/scores.json      model version, scoring path, partition snapshot, rows, seconds
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion import lake
+from monitoring.config import ReportConfig
+from training import registry
+from ugc import storage
+
+log = logging.getLogger(__name__)
+
+
+class ScoringError(RuntimeError):
+    """Scoring cannot proceed (no production model, no partition, Triton down)."""
+
+
+def day_dir(cfg: ReportConfig, day: str | None = None) -> str:
+    return storage.join(cfg.reports, f"dt={day or cfg.day}")
+
+
+def production_card(cfg: ReportConfig) -> dict:
+    card = registry.production(cfg.registry)
+    if card is None:
+        raise ScoringError(f"no production model in {cfg.registry}: train and promote one first")
+    return card
+
+
+def local_model_dir(cfg: ReportConfig, version: str) -> str:
+    """The registry version fetched once into a local cache (torch loads from disk)."""
+    cache = os.environ.get("UGC_MODEL_CACHE", os.path.join(tempfile.gettempdir(), "ugc-model-cache"))
+    path = os.path.join(cache, hashlib.sha1(cfg.registry.encode()).hexdigest()[:10], version)
+    if not os.path.exists(os.path.join(path, registry.ARTIFACT)):
+        registry.fetch(cfg.registry, version, path)
+    return path
+
+
+def load_model(model_dir: str):
+    """(model, tokenizer, labels, max_length) of a registered model directory, eval mode, on CPU."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    with open(os.path.join(model_dir, "label_map.json"), encoding="utf-8") as f:
+        label_map = json.load(f)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    return model, AutoTokenizer.from_pretrained(model_dir), label_map["labels"], label_map["max_length"]
+
+
+def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarray, list[str]]:
+    """Probabilities for ``texts`` via the configured path, and the label order."""
+    if cfg.scoring == "inprocess":
+        from training.evaluate import predict_probs
+
+        model, tok, labels, max_length = load_model(local_model_dir(cfg, version))
+        return predict_probs(model, tok, texts, max_length, cfg.batch_size * 2), labels
+    from serving.client import SentimentClient, ServingUnavailable
+
+    try:
+        with SentimentClient(cfg.triton_url, cfg.triton_model, cfg.timeout_s, cfg.batch_size) as c:
+            return c.probabilities(texts, concurrency=4), c.labels()
+    except ServingUnavailable as e:
+        raise ScoringError(f"{e} (set scoring=inprocess to score without Triton)") from e
+
+
+def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
+    """Score every post of the day's partition; returns the scores URI and a summary."""
+    partition_uri = partition_uri or lake.partition_uri(cfg.lake_uri, cfg.date)
+    try:
+        manifest = lake.read_manifest(partition_uri)
+    except FileNotFoundError as e:
+        raise ScoringError(str(e)) from e
+    card = production_card(cfg)
+    table = lake.read_partition(partition_uri, columns=["post_id", "text"])
+    t0 = time.perf_counter()
+    if table.num_rows:
+        probs, labels = predict(cfg, table["text"].to_pylist(), card["version"])
+    else:
+        labels = list(card["labels"])
+        probs = np.zeros((0, len(labels)), np.float32)
+    seconds = time.perf_counter() - t0
+    cols = {"post_id": table["post_id"], "label": pa.array([labels[i] for i in probs.argmax(1)] if len(probs) else [],
+                                                            pa.string())}
+    for i, lab in enumerate(labels):
+        cols[f"p_{lab}"] = pa.array(probs[:, i], pa.float32())
+    cols["confidence"] = pa.array(probs.max(1) if len(probs) else [], pa.float32())
+    out = day_dir(cfg)
+    buf = io.BytesIO()
+    pq.write_table(pa.table(cols), buf, compression="zstd")
+    storage.write_bytes(storage.join(out, "scores.parquet"), buf.getvalue())
+    meta = {"day": cfg.day, "rows": table.num_rows, "labels": labels, "model_version": card["version"],
+            "scoring": cfg.scoring, "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
+            "partition_uri": partition_uri, "partition_snapshot_id": manifest.get("snapshot_id"),
+            "seconds": round(seconds, 3), "posts_per_s": round(table.num_rows / seconds, 1) if seconds else None}
+    storage.write_bytes(storage.join(out, "scores.json"), json.dumps(meta, indent=1).encode())
+    log.info("scored %d posts of %s with %s via %s in %.1fs", table.num_rows, cfg.day, card["version"],
+             cfg.scoring, seconds)
+    return {"scores_uri": storage.join(out, "scores.parquet"), **meta}
+
+
+def read_scores(cfg: ReportConfig, day: str | None = None) -> tuple[pa.Table, dict] | None:
+    """(scores, meta) of a day, or None when that day was not scored."""
+    d = day_dir(cfg, day)
+    try:
+        meta = json.loads(storage.read_bytes(storage.join(d, "scores.json")))
+        return pq.read_table(io.BytesIO(storage.read_bytes(storage.join(d, "scores.parquet")))), meta
+    except FileNotFoundError:
+        return None

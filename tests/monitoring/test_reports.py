@@ -1,0 +1,154 @@
+"""Scoring, sentiment report (spikes, hot topics, HTML) and drift report on a generated lake."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion import lake
+from monitoring import topics
+from monitoring.config import ReportConfig
+from monitoring.drift import drift_report
+from monitoring.nightly import main as nightly_main
+from monitoring.scoring import ScoringError, day_dir, score_day
+from monitoring.sentiment import sentiment_report
+from tests.monitoring.conftest import CRISIS, NORMAL, SHIFT
+from ugc import storage
+from ugc.errors import ConfigError
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+def _cfg(env, day, tmp_path, **kw):
+    return ReportConfig.from_dict({"lake_uri": env["lake"], "day": str(day), "scoring": "inprocess",
+                                   "reports_uri": str(tmp_path / "reports"), **kw})
+
+
+def _write_scores(cfg: ReportConfig, day, negative_share: float, seed: int = 0) -> None:
+    """Constructed scores with an exact negative share for one day's partition."""
+    ids = lake.read_partition(lake.partition_uri(cfg.lake_uri, day), columns=["post_id"])["post_id"]
+    n = len(ids)
+    rng = np.random.default_rng(seed)
+    labels = np.array(["positive"] * n, dtype=object)
+    labels[rng.choice(n, round(negative_share * n), replace=False)] = "negative"
+    probs = np.array([[0.9, 0.05, 0.05] if lab == "negative" else [0.05, 0.05, 0.9] for lab in labels], np.float32)
+    cols = {"post_id": ids, "label": pa.array(labels.tolist()), **{f"p_{lab}": probs[:, i] for i, lab in enumerate(LABELS)},
+            "confidence": probs.max(1)}
+    buf = io.BytesIO()
+    pq.write_table(pa.table(cols), buf)
+    d = day_dir(cfg, str(day))
+    storage.write_bytes(storage.join(d, "scores.parquet"), buf.getvalue())
+    storage.write_bytes(storage.join(d, "scores.json"), json.dumps(
+        {"day": str(day), "labels": LABELS, "model_version": "constructed", "scoring": "test"}).encode())
+
+
+def test_terms_cover_chinese_and_english_without_noise():
+    t = topics.terms("Pixel电池起火了 [URL] battery fire is the worst 13800000000")
+    assert {"电池", "电池起火", "池起火", "pixel", "battery fire", "battery", "worst"} <= t
+    assert not any("URL" in x or "url" in x or x.isdigit() for x in t)
+    assert "the" not in t and not any(x.endswith("了") for x in t)  # stop words / particles
+
+
+def test_hot_topics_rank_a_new_story_and_ignore_noise():
+    base = [({"手机": 100, "咖啡": 50}, 1000)] * 3
+    today = Counter({"电池起火": 300, "电池起": 300, "池起火": 295, "手机": 105, "偶然词": 6})
+    hot = topics.hot_topics(today, 1000, base, min_z=4)
+    assert [h["term"] for h in hot] == ["电池起火"]  # its fragments are folded in; 手机 is steady; 6 posts is noise
+    assert hot[0]["lift"] > 100
+    # Without a baseline nothing has a z: terms rank by count.
+    assert [h["term"] for h in topics.hot_topics(Counter({"a词": 9, "b词": 20}), 100, [])][:1] == ["b词"]
+
+
+def test_score_day_inprocess_matches_the_registered_model(mon_lake, tmp_path):
+    from monitoring.scoring import load_model, local_model_dir
+    from training.evaluate import predict_probs
+
+    cfg = _cfg(mon_lake, NORMAL[2], tmp_path)
+    r = score_day(cfg)
+    table = lake.read_partition(lake.partition_uri(cfg.lake_uri, NORMAL[2]))
+    assert r["rows"] == table.num_rows and r["model_version"] == mon_lake["version"]
+    scores = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
+    assert scores["post_id"].to_pylist() == table["post_id"].to_pylist()
+    model, tok, labels, max_len = load_model(local_model_dir(cfg, mon_lake["version"]))
+    ref = predict_probs(model, tok, table["text"].to_pylist()[:50], max_len)
+    got = np.stack([scores[f"p_{lab}"].to_numpy()[:50] for lab in labels], 1)
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_negative_spike_against_constructed_baselines(mon_lake, tmp_path):
+    cfg = _cfg(mon_lake, CRISIS, tmp_path, min_baseline_days=3)
+    for i, (day, share) in enumerate(zip(NORMAL, (0.25, 0.27, 0.26), strict=True)):
+        _write_scores(cfg, day, share, seed=i)
+    _write_scores(cfg, CRISIS, 0.45)
+    r = sentiment_report(cfg)
+    m = json.loads(storage.read_bytes(r["json_uri"]))
+    assert m["spike"]["baseline_days"] == 3 and m["spike"]["baseline_mean"] == pytest.approx(0.26, abs=0.002)
+    assert r["spike"] and m["spike"]["z"] > 3 and r["negative_share"] == pytest.approx(0.45, abs=0.002)
+    # The crisis story is the top hot topic, in Chinese and English, with its negative share.
+    terms = [h["term"] for h in m["hot_topics"]]
+    assert "电池起火" in terms[:3] and any("battery" in t for t in terms)
+    assert sum(m["counts"].values()) == m["posts"] == sum(sum(v.values()) for v in m["by_platform"].values())
+    assert set(m["by_lang"]) <= {"zh", "en", "other"} and all(len(h) == 2 for h in m["by_hour"])
+    assert len(m["top_negative"]) == cfg.top_negative
+    assert all(not re.search(r"1[3-9]\d{9}|@\w+\.com|https?://", p["text"]) for p in m["top_negative"])
+    # Same day, an ordinary negative share: no spike.
+    _write_scores(cfg, CRISIS, 0.27)
+    assert not sentiment_report(cfg)["spike"]
+
+
+def test_html_report_is_self_contained_with_charts_and_escaped_text(mon_lake, tmp_path):
+    cfg = _cfg(mon_lake, CRISIS, tmp_path)
+    for i, day in enumerate(NORMAL + [CRISIS]):
+        _write_scores(cfg, day, 0.3, seed=i)
+    page = storage.read_bytes(sentiment_report(cfg)["html_uri"]).decode()
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http://" not in page.replace(
+        "http://www.w3.org/2000/svg", "")
+    assert page.count("<svg") >= 4 and page.count('class="bar"') > 24 and "polyline" in page
+    assert "电池起火" in page and "<td><script" not in page
+
+
+def test_drift_passes_on_a_normal_day_and_fails_on_a_shifted_one(mon_lake, tmp_path):
+    normal = _cfg(mon_lake, NORMAL[2], tmp_path)
+    score_day(normal)
+    ok = drift_report(normal)
+    assert ok["status"] != "fail", ok["summary"]
+    shifted = _cfg(mon_lake, SHIFT, tmp_path)
+    score_day(shifted)
+    bad = drift_report(shifted)
+    assert bad["status"] == "fail"
+    assert {"lang_psi", "length_psi", "length_ks"} <= set(bad["failed"]), bad["values"]
+    assert bad["values"]["embedding_domain_auc"] > ok["values"]["embedding_domain_auc"]
+    report = json.loads(storage.read_bytes(bad["json_uri"]))
+    assert report["reference"]["data_snapshot_id"] and report["model_version"] == mon_lake["version"]
+    page = storage.read_bytes(bad["html_uri"]).decode()
+    assert "fail" in page and page.count("<svg") == 3
+    # The reference profile is cached per model version.
+    assert storage.exists(storage.join(normal.reports, "_reference", mon_lake["version"], "profile.json"))
+
+
+def test_missing_inputs_and_bad_config_fail_clearly(mon_lake, tmp_path):
+    with pytest.raises(ScoringError, match="no published partition"):
+        score_day(_cfg(mon_lake, "2025-01-01", tmp_path))
+    with pytest.raises(ScoringError, match="no production model"):
+        score_day(_cfg(mon_lake, NORMAL[0], tmp_path, registry_uri=str(tmp_path / "empty")))
+    with pytest.raises(FileNotFoundError, match="run scoring first"):
+        sentiment_report(_cfg(mon_lake, NORMAL[1], tmp_path))
+    for bad in ({"day": "yesterday"}, {"scoring": "magic"}, {"thresholds": {"nope": [1, 2]}},
+                {"thresholds": {"length_psi": [0.3, 0.1]}}, {"colour": "red"}):
+        with pytest.raises(ConfigError):
+            ReportConfig.from_dict({"lake_uri": "x", "day": "2026-11-20", **bad})
+
+
+def test_cli_exit_codes(mon_lake, tmp_path, capsys):
+    base = ["--lake", mon_lake["lake"], "--scoring", "inprocess", "--set", f"reports_uri={tmp_path / 'r'}"]
+    assert nightly_main([*base, "--day", str(SHIFT)]) == 4  # drift failed: a retrain is due
+    out = json.loads(capsys.readouterr().out)
+    assert out["drift"]["status"] == "fail" and out["sentiment"]["posts"] > 0
+    assert nightly_main([*base, "--day", "2026-02-30"]) == 2
