@@ -41,7 +41,7 @@ class ReportConfig:
     top_negative: int = 20
     top_topics: int = 20
     hot_topic_z: float = 4.0  # Poisson z over the baseline for a term to count as hot
-    topic_keep: int = 5000  # terms kept per day as tomorrow's baseline
+    topic_keep: int = 20000  # terms kept per day as tomorrow's baseline
     reference_sample: int = 2000
     current_sample: int = 2000
     embedding_sample: int = 400  # per side, for MMD and the domain classifier

@@ -32,21 +32,22 @@ def _share_table(keys: list, labels_col: np.ndarray, labels: list[str]) -> dict[
     return dict(sorted(out.items()))
 
 
-def _terms_for(cfg: ReportConfig, day: str) -> tuple[dict, int] | None:
+def _terms_for(cfg: ReportConfig, day: str) -> tuple[dict, int, int] | None:
     """A trailing day's term counts: from its terms.json, else counted from its partition and cached."""
     uri = storage.join(day_dir(cfg, day), "terms.json")
     try:
         d = json.loads(storage.read_bytes(uri))
-        return d["terms"], d["posts"]
+        return d["terms"], d["posts"], d.get("floor", 0)
     except FileNotFoundError:
         pass
     part = lake.partition_uri(cfg.lake_uri, date.fromisoformat(day))
     if not storage.exists(storage.join(part, lake.MANIFEST)):
         return None
     df, n, _ = topics.document_frequencies(lake.read_partition(part, columns=["text"])["text"].to_pylist())
-    terms = topics.top_terms(df, cfg.topic_keep)
-    storage.write_bytes(uri, json.dumps({"day": day, "posts": n, "terms": terms}, ensure_ascii=False).encode())
-    return terms, n
+    terms, floor = topics.top_terms(df, cfg.topic_keep)
+    storage.write_bytes(uri, json.dumps({"day": day, "posts": n, "floor": floor, "terms": terms},
+                                        ensure_ascii=False).encode())
+    return terms, n, floor
 
 
 def _baseline_days(cfg: ReportConfig) -> list[str]:
@@ -100,8 +101,9 @@ def sentiment_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     hot = topics.hot_topics(df, n, base_terms, top=cfg.top_topics, min_z=cfg.hot_topic_z)
     for h in hot:
         h["negative_share"] = df_neg.get(h["term"], 0) / h["posts"]
+    kept, floor = topics.top_terms(df, cfg.topic_keep)
     storage.write_bytes(storage.join(day_dir(cfg), "terms.json"), json.dumps(
-        {"day": cfg.day, "posts": n, "terms": topics.top_terms(df, cfg.topic_keep)}, ensure_ascii=False).encode())
+        {"day": cfg.day, "posts": n, "floor": floor, "terms": kept}, ensure_ascii=False).encode())
 
     # Top negative posts; text is re-redacted in case an upstream rule missed something.
     top_neg = []

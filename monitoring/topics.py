@@ -57,28 +57,33 @@ def document_frequencies(texts: Iterable[str], flags: Iterable[bool] | None = No
     return df, n, flagged
 
 
-def top_terms(df: Counter, keep: int) -> dict[str, int]:
-    """The ``keep`` most frequent terms: what is stored per day to serve as tomorrow's baseline."""
-    return dict(df.most_common(keep))
+def top_terms(df: Counter, keep: int) -> tuple[dict[str, int], int]:
+    """The ``keep`` most frequent terms, stored per day as tomorrow's baseline, and the count below which
+    terms were dropped (0 when nothing was): a term missing from a truncated list is not a term never seen."""
+    top = dict(df.most_common(keep))
+    return top, (min(top.values()) if len(df) > keep and top else 0)
 
 
-def hot_topics(today: Counter, n_today: int, baseline: list[tuple[dict, int]], top: int = 20,
+def hot_topics(today: Counter, n_today: int, baseline: list[tuple[dict, int, int]], top: int = 20,
                min_posts: int = 5, min_share: float = 0.002, prior: float = 0.5, min_z: float = 4.0) -> list[dict]:
     """Terms ranked by how far today's count exceeds what the baseline predicts.
 
-    ``baseline`` holds (term counts, posts) per trailing day. The score is a Poisson z-score,
-    (count - expected) / sqrt(expected), with expected = baseline share (smoothed by ``prior`` posts)
-    x today's posts: a big lift on a handful of posts is noise, a big lift on hundreds is news. A term
-    must appear in ``min_posts`` posts and ``min_share`` of today's. A term is dropped when a longer
-    kept term contains it with nearly the same count ("电池起" inside "电池起火"). Without a baseline,
-    terms rank by count and carry no z.
+    ``baseline`` holds (term counts, posts, truncation floor) per trailing day; a term missing from a
+    truncated day counts as that day's floor (the most it can have had), so truncation cannot fake news.
+    The score is a two-proportion z of today's share against the baseline's (smoothed by ``prior``
+    posts), its standard error floored at sqrt(min_posts) / today's posts so a term seen 6 times today
+    and never before does not outrank a story in hundreds of posts. Only z >= ``min_z`` is hot. A term must
+    appear in ``min_posts`` posts and ``min_share`` of today's. A term is dropped when a longer kept term
+    contains it with nearly the same count ("电池起" inside "电池起火"). Without a baseline, terms rank
+    by count and carry no z.
     """
     if n_today == 0:
         return []
-    base_posts = sum(n for _, n in baseline)
+    base_posts = sum(n for _, n, _ in baseline)
     base_counts: Counter = Counter()
-    for counts, _ in baseline:
+    for counts, _, _ in baseline:
         base_counts.update(counts)
+    floors = sum(f for _, _, f in baseline)
     floor = max(min_posts, math.ceil(min_share * n_today))
     rows = []
     for term, c in today.items():
@@ -86,9 +91,14 @@ def hot_topics(today: Counter, n_today: int, baseline: list[tuple[dict, int]], t
             continue
         row = {"term": term, "posts": c, "share": c / n_today, "baseline_share": None, "lift": None, "z": None}
         if base_posts:
-            base_share = (base_counts.get(term, 0) + prior) / (base_posts + 2 * prior)
-            expected = base_share * n_today
-            z = (c - expected) / math.sqrt(max(expected, min_posts))
+            seen = base_counts.get(term, 0) + sum(f for counts, _, f in baseline if term not in counts) if floors \
+                else base_counts.get(term, 0)
+            base_share = (seen + prior) / (base_posts + 2 * prior)
+            # Two-proportion z: the baseline's share is an estimate too (a rare term's count wobbles
+            # from day to day); the floor stops a handful of brand-new posts from looking like news.
+            pooled = (c + seen) / (n_today + base_posts)
+            se = math.sqrt(pooled * (1 - pooled) * (1 / n_today + 1 / base_posts))
+            z = (row["share"] - base_share) / max(se, math.sqrt(min_posts) / n_today)
             if z < min_z:
                 continue
             row.update(baseline_share=base_share, lift=row["share"] / base_share, z=z)

@@ -57,11 +57,18 @@ def test_terms_cover_chinese_and_english_without_noise():
 
 
 def test_hot_topics_rank_a_new_story_and_ignore_noise():
-    base = [({"手机": 100, "咖啡": 50}, 1000)] * 3
+    base = [({"手机": 100, "咖啡": 50}, 1000, 0)] * 3
     today = Counter({"电池起火": 300, "电池起": 300, "池起火": 295, "手机": 105, "偶然词": 6})
     hot = topics.hot_topics(today, 1000, base, min_z=4)
     assert [h["term"] for h in hot] == ["电池起火"]  # its fragments are folded in; 手机 is steady; 6 posts is noise
     assert hot[0]["lift"] > 100
+    # A term missing from a truncated baseline list may have had up to the cut-off count: not news.
+    truncated = [({"手机": 100}, 1000, 40)] * 3
+    assert topics.hot_topics(Counter({"常见词": 45, "电池起火": 300}), 1000, truncated)[0]["term"] == "电池起火"
+    assert [h["term"] for h in topics.hot_topics(Counter({"常见词": 45}), 1000, truncated)] == []
+    assert topics.hot_topics(Counter({"常见词": 45}), 1000, [({"手机": 100}, 1000, 0)] * 3)  # untruncated: new
+    assert topics.top_terms(Counter({"a": 5, "b": 3, "c": 1}), 2) == ({"a": 5, "b": 3}, 3)
+    assert topics.top_terms(Counter({"a": 5}), 2) == ({"a": 5}, 0)
     # Without a baseline nothing has a z: terms rank by count.
     assert [h["term"] for h in topics.hot_topics(Counter({"a词": 9, "b词": 20}), 100, [])][:1] == ["b词"]
 
