@@ -61,14 +61,14 @@ def _config(params: dict, logical_date):
 def nightly_reports():
     @task(execution_timeout=timedelta(hours=2))
     def score(params=None, logical_date=None) -> dict:
-        from monitoring.scoring import ScoringError, score_day
+        from monitoring.scoring import ScoringError, ScoringUnavailable, score_day
 
         cfg = _config(params, logical_date)
         try:
             r = score_day(cfg)
-        except ScoringError as e:
-            if "unavailable" in str(e):
-                raise  # Triton down: worth a retry
+        except ScoringUnavailable:
+            raise  # Triton down: worth a retry
+        except ScoringError as e:  # no partition, no production model: retrying cannot help
             raise AirflowFailException(str(e)) from e
         return {k: r[k] for k in ("scores_uri", "day", "rows", "model_version", "scoring")}
 

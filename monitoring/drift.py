@@ -21,6 +21,7 @@ from ingestion import lake
 from monitoring import html, stats
 from monitoring.config import ReportConfig
 from monitoring.scoring import day_dir, load_model, local_model_dir, production_card, read_scores
+from training.data import read_split
 from ugc import storage
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def reference_profile(cfg: ReportConfig, card: dict, model_bundle) -> dict:
         pass
     lineage = json.loads(storage.read_bytes(storage.join(cfg.registry, "models", card["version"], "lineage.json")))
     manifest = json.loads(storage.read_bytes(lineage["data_manifest_uri"]))
-    train = lake_table(manifest["train_uri"])
+    train = read_split(manifest["train_uri"])
     model, tok, labels, max_length = model_bundle
     sample = _sample(train, cfg.reference_sample, cfg.seed)
     texts = sample["text"].to_pylist()
@@ -108,12 +109,6 @@ def reference_profile(cfg: ReportConfig, card: dict, model_bundle) -> dict:
     return {**prof, **arrays}
 
 
-def lake_table(uri: str) -> pa.Table:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(io.BytesIO(storage.read_bytes(uri)))
-
-
 def status_of(cfg: ReportConfig, metric: str, value: float | None) -> str:
     if value is None:
         return "pass"
@@ -122,11 +117,9 @@ def status_of(cfg: ReportConfig, metric: str, value: float | None) -> str:
 
 
 def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
-    """Measure every drift metric for the day; writes drift.json/html and returns status + values."""
-    got = read_scores(cfg)
-    if got is None:
-        raise FileNotFoundError(f"no scores for {cfg.day} under {day_dir(cfg)}: run scoring first")
-    scores, meta = got
+    """Measure every drift metric for the day (scores from ``scores_uri``, default the day's); writes
+    drift.json/html and returns status + values."""
+    scores, _ = read_scores(cfg, scores_uri=scores_uri)
     card = production_card(cfg)
     bundle = load_model(local_model_dir(cfg, card["version"]))
     model, tok, labels, max_length = bundle
@@ -138,15 +131,17 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     texts = content_texts(sample["text"].to_pylist())
     lengths = pc.utf8_length(cur["text"]).to_numpy(zero_copy_only=False)
     cur_probs = np.stack([scores[f"p_{lab}"].to_numpy() for lab in labels], axis=1)
+    ref_conf, cur_conf = ref["probs"].max(1), cur_probs.max(1)
     ref_pred = np.bincount(ref["probs"].argmax(1), minlength=len(labels))
     cur_pred = np.bincount(cur_probs.argmax(1), minlength=len(labels))
+    cur_lang = _counts(cur["lang"], LANGS)
     emb_cur = embed(model, tok, texts[:cfg.embedding_sample], max_length)
     mmd = stats.mmd2_rbf(ref["embeddings"], emb_cur, permutations=cfg.permutations, seed=cfg.seed)
-    edges = stats.quantile_edges(ref["lengths"], 10)
+    edges, ref_len, cur_len = stats.binned_counts(ref["lengths"], lengths, 10)
     values = {
-        "length_psi": stats.psi(ref["lengths"], lengths),
+        "length_psi": stats.psi_from_counts(ref_len, cur_len),
         "length_ks": stats.ks_statistic(ref["lengths"], lengths),
-        "lang_psi": stats.psi_from_counts(ref["lang_counts"], _counts(cur["lang"], LANGS)),
+        "lang_psi": stats.psi_from_counts(ref["lang_counts"], cur_lang),
         "platform_psi": stats.psi_from_counts(ref["platform_counts"], _counts(cur["platform"], ref["platforms"])),
         "unk_rate_delta": unk_rate(tok, texts, max_length) - ref["unk_rate"],
         # A significant MMD only: at a few hundred points the estimate of "no drift" is noisy around 0.
@@ -154,13 +149,11 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
         "embedding_domain_auc": stats.domain_auc(ref["embeddings"], emb_cur, seed=cfg.seed),
         "prediction_psi": stats.psi_from_counts(ref_pred, cur_pred),
         "prediction_js": stats.js_divergence(ref_pred, cur_pred),
-        "confidence_ks": stats.ks_statistic(ref["probs"].max(1), cur_probs.max(1)),
+        "confidence_ks": stats.ks_statistic(ref_conf, cur_conf),
     }
     metrics = {k: {"value": float(v), "warn": cfg.threshold(k)[0], "fail": cfg.threshold(k)[1],
                    "status": status_of(cfg, k, v)} for k, v in values.items()}
     overall = max((m["status"] for m in metrics.values()), key=SEVERITY.get)
-    ref_len = np.bincount(np.searchsorted(edges, ref["lengths"]), minlength=len(edges) + 1)
-    cur_len = np.bincount(np.searchsorted(edges, lengths), minlength=len(edges) + 1)
     report = {
         "day": cfg.day, "status": overall, "model_version": card["version"],
         "reference": {"data_snapshot_id": ref["data_snapshot_id"], "rows": int(ref["rows"]),
@@ -171,11 +164,9 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
         "warned": sorted(k for k, m in metrics.items() if m["status"] == "warn"),
         "distributions": {
             "labels": labels, "prediction": {"reference": ref_pred.tolist(), "current": cur_pred.tolist()},
-            "lang": {"categories": LANGS, "reference": list(ref["lang_counts"]),
-                     "current": _counts(cur["lang"], LANGS)},
+            "lang": {"categories": LANGS, "reference": list(ref["lang_counts"]), "current": cur_lang},
             "length": {"edges": edges.tolist(), "reference": ref_len.tolist(), "current": cur_len.tolist()},
-            "mean_confidence": {"reference": float(ref["probs"].max(1).mean()),
-                                "current": float(cur_probs.max(1).mean())}},
+            "mean_confidence": {"reference": float(ref_conf.mean()), "current": float(cur_conf.mean())}},
         "unk_rate": {"reference": ref["unk_rate"], "current": ref["unk_rate"] + values["unk_rate_delta"]},
     }
     report["summary"] = summary(report)

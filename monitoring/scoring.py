@@ -30,6 +30,10 @@ class ScoringError(RuntimeError):
     """Scoring cannot proceed (no production model, no partition, Triton down)."""
 
 
+class ScoringUnavailable(ScoringError):
+    """Triton stayed unreachable after the client's retries: a later attempt may succeed."""
+
+
 def day_dir(cfg: ReportConfig, day: str | None = None) -> str:
     return storage.join(cfg.reports, f"dt={day or cfg.day}")
 
@@ -73,7 +77,7 @@ def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarr
         with SentimentClient(cfg.triton_url, cfg.triton_model, cfg.timeout_s, cfg.batch_size) as c:
             return c.probabilities(texts, concurrency=4), c.labels()
     except ServingUnavailable as e:
-        raise ScoringError(f"{e} (set scoring=inprocess to score without Triton)") from e
+        raise ScoringUnavailable(f"{e} (set scoring=inprocess to score without Triton)") from e
 
 
 def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
@@ -111,11 +115,12 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     return {"scores_uri": storage.join(out, "scores.parquet"), **meta}
 
 
-def read_scores(cfg: ReportConfig, day: str | None = None) -> tuple[pa.Table, dict] | None:
-    """(scores, meta) of a day, or None when that day was not scored."""
-    d = day_dir(cfg, day)
+def read_scores(cfg: ReportConfig, day: str | None = None, scores_uri: str | None = None) -> tuple[pa.Table, dict]:
+    """(scores, meta) of a day, or of ``scores_uri`` (a scores.parquet with its scores.json beside it).
+    Raises FileNotFoundError when that day was not scored."""
+    uri = scores_uri or storage.join(day_dir(cfg, day), "scores.parquet")
     try:
-        meta = json.loads(storage.read_bytes(storage.join(d, "scores.json")))
-        return pq.read_table(io.BytesIO(storage.read_bytes(storage.join(d, "scores.parquet")))), meta
-    except FileNotFoundError:
-        return None
+        meta = json.loads(storage.read_bytes(uri[:uri.rfind("/") + 1] + "scores.json"))
+        return pq.read_table(io.BytesIO(storage.read_bytes(uri))), meta
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"no scores at {uri}: run scoring first") from e

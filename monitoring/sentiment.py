@@ -55,11 +55,11 @@ def _baseline_days(cfg: ReportConfig) -> list[str]:
 
 
 def _daily_negative(cfg: ReportConfig, day: str) -> dict | None:
-    """{posts, negative_share, by_platform: {p: share}} of a trailing day, from its scores."""
-    got = read_scores(cfg, day)
-    if got is None:
+    """{posts, negative_share} of a trailing day from its scores; None when it was not scored or is empty."""
+    try:
+        scores, _ = read_scores(cfg, day)
+    except FileNotFoundError:
         return None
-    scores, _ = got
     n = scores.num_rows
     if not n:
         return None
@@ -67,11 +67,9 @@ def _daily_negative(cfg: ReportConfig, day: str) -> dict | None:
 
 
 def sentiment_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
-    """Build the day's report from its partition and scores; returns URIs, headline numbers, a summary."""
-    got = read_scores(cfg)
-    if got is None:
-        raise FileNotFoundError(f"no scores for {cfg.day} under {day_dir(cfg)}: run scoring first")
-    scores, meta = got
+    """Build the day's report from its partition and scores (``scores_uri``, default the day's); returns
+    URIs, headline numbers, a summary."""
+    scores, meta = read_scores(cfg, scores_uri=scores_uri)
     labels = meta["labels"]
     posts = lake.read_partition(lake.partition_uri(cfg.lake_uri, cfg.date),
                                 columns=["post_id", "platform", "lang", "created_at", "text"])

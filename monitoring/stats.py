@@ -36,12 +36,19 @@ def quantile_edges(reference, bins: int = 10) -> np.ndarray:
     return np.unique(qs)
 
 
-def psi(reference, current, bins: int = 10) -> float:
-    """Numeric PSI on ``bins`` reference-quantile bins (right-closed, open-ended outer bins)."""
+def binned_counts(reference, current, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(edges, reference counts, current counts) on ``bins`` reference-quantile bins (right-closed,
+    open-ended outer bins): what numeric PSI compares, and what a report draws."""
     edges = quantile_edges(reference, bins)
     n = len(edges) + 1
     ref = np.bincount(np.searchsorted(edges, reference, side="left"), minlength=n)
     cur = np.bincount(np.searchsorted(edges, current, side="left"), minlength=n)
+    return edges, ref, cur
+
+
+def psi(reference, current, bins: int = 10) -> float:
+    """Numeric PSI on ``bins`` reference-quantile bins."""
+    _, ref, cur = binned_counts(reference, current, bins)
     return psi_from_counts(ref, cur)
 
 
@@ -117,17 +124,10 @@ def mmd2_rbf(x, y, sigma: float | None = None, permutations: int = 200, seed: in
 
 def roc_auc(y_true, scores) -> float:
     """AUC via the rank-sum (Mann-Whitney U) formula, ties getting average ranks."""
-    y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=np.float64)
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_s = scores[order]
-    i = 0
-    while i < len(scores):  # average ranks over ties
-        j = i
-        while j + 1 < len(scores) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
+    from scipy.stats import rankdata
+
+    y_true = np.asarray(y_true)
+    ranks = rankdata(np.asarray(scores, dtype=np.float64), method="average")
     pos = y_true == 1
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if not n_pos or not n_neg:

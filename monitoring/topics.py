@@ -83,7 +83,6 @@ def hot_topics(today: Counter, n_today: int, baseline: list[tuple[dict, int, int
     base_counts: Counter = Counter()
     for counts, _, _ in baseline:
         base_counts.update(counts)
-    floors = sum(f for _, _, f in baseline)
     floor = max(min_posts, math.ceil(min_share * n_today))
     rows = []
     for term, c in today.items():
@@ -91,8 +90,7 @@ def hot_topics(today: Counter, n_today: int, baseline: list[tuple[dict, int, int
             continue
         row = {"term": term, "posts": c, "share": c / n_today, "baseline_share": None, "lift": None, "z": None}
         if base_posts:
-            seen = base_counts.get(term, 0) + sum(f for counts, _, f in baseline if term not in counts) if floors \
-                else base_counts.get(term, 0)
+            seen = base_counts.get(term, 0) + sum(f for counts, _, f in baseline if term not in counts)
             base_share = (seen + prior) / (base_posts + 2 * prior)
             # Two-proportion z: the baseline's share is an estimate too (a rare term's count wobbles
             # from day to day); the floor stops a handful of brand-new posts from looking like news.
