@@ -38,17 +38,17 @@ class Prediction:
         return max(self.probabilities.values())
 
 
-class SentimentClient:
-    def __init__(self, url: str = "127.0.0.1:8001", model: str = "sentiment", timeout_s: float = 10.0,
-                 batch_size: int = 32, retries: int = 4, backoff_s: float = 0.2, labels: list[str] | None = None):
+class TritonClient:
+    """gRPC connection with retries and exponential backoff on transient errors only."""
+
+    def __init__(self, url: str, model: str, timeout_s: float = 10.0, retries: int = 4, backoff_s: float = 0.2):
         import tritonclient.grpc as grpcclient
 
         self.url, self.model, self.timeout_s = url, model, timeout_s
-        self.batch_size, self.retries, self.backoff_s = batch_size, retries, backoff_s
+        self.retries, self.backoff_s = retries, backoff_s
         self._client = grpcclient.InferenceServerClient(url)
-        self._labels = labels
 
-    def __enter__(self) -> SentimentClient:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
@@ -56,6 +56,31 @@ class SentimentClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def _call(self, fn):
+        from tritonclient.utils import InferenceServerException
+
+        delay = self.backoff_s
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except InferenceServerException as e:
+                status = (e.status() or "").upper()
+                transient = "UNAVAILABLE" in status or "DEADLINE" in status or "unavailable" in str(e).lower()
+                if not transient:
+                    raise
+                if attempt == self.retries:
+                    raise ServingUnavailable(f"Triton at {self.url} unavailable after {self.retries + 1} tries: {e}") from e
+                time.sleep(delay)
+                delay *= 2
+
+
+class SentimentClient(TritonClient):
+    def __init__(self, url: str = "127.0.0.1:8001", model: str = "sentiment", timeout_s: float = 10.0,
+                 batch_size: int = 32, retries: int = 4, backoff_s: float = 0.2, labels: list[str] | None = None):
+        super().__init__(url, model, timeout_s, retries, backoff_s)
+        self.batch_size = batch_size
+        self._labels = labels
 
     @staticmethod
     def _validate(texts) -> list[bytes]:
@@ -79,23 +104,6 @@ class SentimentClient:
             cfg = self._call(lambda: self._client.get_model_config(self.model, client_timeout=self.timeout_s))
             self._labels = json.loads(cfg.config.parameters["labels"].string_value)
         return self._labels
-
-    def _call(self, fn):
-        from tritonclient.utils import InferenceServerException
-
-        delay = self.backoff_s
-        for attempt in range(self.retries + 1):
-            try:
-                return fn()
-            except InferenceServerException as e:
-                status = (e.status() or "").upper()
-                transient = "UNAVAILABLE" in status or "DEADLINE" in status or "unavailable" in str(e).lower()
-                if not transient:
-                    raise
-                if attempt == self.retries:
-                    raise ServingUnavailable(f"Triton at {self.url} unavailable after {self.retries + 1} tries: {e}") from e
-                time.sleep(delay)
-                delay *= 2
 
     def _infer(self, batch: list[bytes], with_labels: bool = False):
         import tritonclient.grpc as grpcclient

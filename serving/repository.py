@@ -123,28 +123,35 @@ def publish(repo: str, model_dir: str, onnx_path: str, cfgs: dict[str, str], tar
 
     version = max([0, *[v for m in MODELS for v in versions(repo, m)]]) + 1
     files = _version_files(model_dir, onnx_path, target)
-    local = not storage.is_s3(repo)
     for name in MODELS:
         storage.write_bytes(storage.join(repo, name, "config.pbtxt"), cfgs[name].encode())
         body = {rel: open(src, "rb").read() for rel, src in files[name].items()}
         if name == "sentiment":
             body["model.json"] = json.dumps(meta or {}, indent=1).encode()  # which registry version this is
-        if local:
-            stage = tempfile.mkdtemp(prefix=f".stage-{name}-", dir=os.path.join(repo, name))
-            for rel, data in body.items():
-                with open(os.path.join(stage, rel), "wb") as f:
-                    f.write(data)
-            os.chmod(stage, 0o755)
-            os.rename(stage, os.path.join(repo, name, str(version)))  # the version appears whole or not at all
-        else:
-            for rel, data in body.items():
-                storage.write_bytes(storage.join(repo, name, str(version), rel), data)
+        write_version(repo, name, version, body)
     return version
 
 
-def remove_version(repo: str, version: int) -> None:
-    """Delete version ``version`` of every model (rollback of a failed publish)."""
-    for name in MODELS:
+def write_version(repo: str, name: str, version: int, body: dict[str, bytes]) -> None:
+    """Write {repo}/{name}/{version}/ from {relative path: bytes}: locally staged then renamed (atomic),
+    on S3 uploaded before anyone is told to load it."""
+    if storage.is_s3(repo):
+        for rel, data in body.items():
+            storage.write_bytes(storage.join(repo, name, str(version), rel), data)
+        return
+    os.makedirs(os.path.join(repo, name), exist_ok=True)
+    stage = tempfile.mkdtemp(prefix=f".stage-{name}-", dir=os.path.join(repo, name))
+    for rel, data in body.items():
+        os.makedirs(os.path.dirname(os.path.join(stage, rel)), exist_ok=True)
+        with open(os.path.join(stage, rel), "wb") as f:
+            f.write(data)
+    os.chmod(stage, 0o755)
+    os.rename(stage, os.path.join(repo, name, str(version)))  # the version appears whole or not at all
+
+
+def remove_version(repo: str, version: int, models: tuple[str, ...] = MODELS) -> None:
+    """Delete version ``version`` of every model in ``models`` (rollback of a failed publish)."""
+    for name in models:
         d = storage.join(repo, name, str(version))
         if storage.is_s3(repo):
             for f in storage.list_files(d):

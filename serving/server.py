@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 
@@ -92,7 +93,12 @@ class TritonServer:
         binary = os.path.join(_pytriton_dir(), "bin", "tritonserver")
         libs = os.path.join(os.path.dirname(os.path.dirname(_pytriton_dir())), "nvidia_pytriton.libs")
         env = dict(os.environ)
-        env["LD_LIBRARY_PATH"] = ":".join(p for p in (libs, env.get("LD_LIBRARY_PATH", "")) if p)
+        # The python-backend stub links libpython3.11.so.1.0; it must be the one whose stdlib the
+        # models import (else extension modules such as _ssl fail with undefined symbols), not
+        # whichever the system loader finds first.
+        pylib = sysconfig.get_config_var("LIBDIR") or ""
+        pylib = pylib if os.path.exists(os.path.join(pylib, "libpython3.11.so.1.0")) else ""
+        env["LD_LIBRARY_PATH"] = ":".join(p for p in (libs, pylib, env.get("LD_LIBRARY_PATH", "")) if p)
         # The python backend runs model.py with the first `python` on PATH: the serving env's.
         env["PATH"] = os.path.join(self.python_env, "bin") + ":" + env.get("PATH", "")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)

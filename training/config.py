@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
+from ugc import dataconfig
 from ugc.errors import ConfigError
 
 DEFAULT_LABELS = ("negative", "neutral", "positive")
@@ -73,36 +74,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         """Build from Params/CLI/JSON with clear errors; unknown keys are rejected, not ignored."""
-        d = {k: v for k, v in dict(d).items() if v is not None}
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"unknown training config keys: {sorted(unknown)}")
-        if not d.get("lake_uri"):
-            raise ConfigError("lake_uri is required")
-        gate = d.pop("gate", {}) or {}
-        if isinstance(gate, GateConfig):
-            gate = asdict(gate)
-        bad_gate = set(gate) - {f.name for f in fields(GateConfig)}
-        if bad_gate:
-            raise ConfigError(f"unknown gate keys: {sorted(bad_gate)}")
-        try:
-            gate = GateConfig(**{k: float(v) for k, v in gate.items()})
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"gate values must be numbers: {e}") from e
-        types = {f.name: f.type for f in fields(cls)}
-        for k, v in list(d.items()):
-            t = types[k]
-            try:
-                if t == "int":
-                    d[k] = int(v)
-                elif t == "float":
-                    d[k] = float(v)
-                elif t.startswith("tuple"):
-                    d[k] = tuple(str(x) for x in (v.split(",") if isinstance(v, str) else v) if str(x))
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"{k} must be {t}, got {v!r}") from e
-        cfg = cls(**d, gate=gate)
+        cfg = dataconfig.build(cls, GateConfig, d, "training")
         cfg._check()
         return cfg
 
@@ -124,9 +96,7 @@ class TrainConfig:
         for k, allowed in choices.items():
             if getattr(self, k) not in allowed:
                 raise ConfigError(f"{k} must be one of {allowed}, got {getattr(self, k)!r}")
-        for day in self.days:
-            if len(day) != 10 or day[4] != "-" or day[7] != "-":
-                raise ConfigError(f"days must be YYYY-MM-DD, got {day!r}")
+        dataconfig.check_days(self.days)
 
 
 def load(path: str | None, overrides: dict | None = None) -> TrainConfig:

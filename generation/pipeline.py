@@ -1,0 +1,198 @@
+"""Generation-model stages, each ``f(config, input_uri) -> small dict`` for CLI, pytest and Airflow.
+
+    prepare_pairs(cfg)                 -> pairs manifest (train/test URIs, counts, exclusions, lineage)
+    train_candidate(cfg, manifest_uri) -> registered candidate (perplexity before/after, sample metrics)
+    gate_candidate(cfg, version)       -> decision vs production on the candidate's held-out pairs
+    promote_candidate(cfg, gate_uri)   -> new registry index (atomic switch)
+
+CLI: ``python -m generation.pipeline --lake L [--base-model smollm2-135m] [--method lora] [--max-steps N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from generation import metrics, pairs, textgen
+from generation.config import TASKS, GenConfig, load
+from training import registry
+from ugc import storage
+from ugc.errors import ConfigError, GateFailed
+
+log = logging.getLogger(__name__)
+
+
+def prepare_pairs(cfg: GenConfig) -> dict:
+    m = pairs.build(cfg)
+    log.info("pairs %s: %s excluded %s", m["snapshot_id"], m["rows"], m["excluded"])
+    return {k: m[k] for k in ("manifest_uri", "snapshot_id", "rows", "excluded")}
+
+
+def _samples(model, tok, test, cfg: GenConfig) -> list[dict]:
+    """Greedy outputs for the first held-out prompts of every task (same prompts before and after)."""
+    rows = []
+    for task in cfg.tasks:
+        t = [r for r in test.to_pylist() if r["task"] == task][: max(1, cfg.sample_prompts // len(cfg.tasks))]
+        if t:
+            outs = textgen.generate(model, tok, [textgen.prompt(task, r["input"]) for r in t],
+                                    textgen.Params(max_new_tokens=cfg.max_new_tokens, temperature=0.0))
+            rows += [{"task": task, "input": r["input"], "reference": r["output"], "output": o}
+                     for r, o in zip(t, outs, strict=True)]
+    return rows
+
+
+def _evaluate(model, tok, test, cfg: GenConfig) -> dict:
+    from generation import loop
+
+    eval_rows = test.slice(0, cfg.eval_pairs)
+    samples = _samples(model, tok, test, cfg)
+    return {"perplexity": loop.perplexity(model, tok, eval_rows, cfg.max_length), "eval_pairs": eval_rows.num_rows,
+            "generation": metrics.summarize([s["output"] for s in samples]), "samples": samples}
+
+
+def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
+    """Score the base model, fine-tune (LoRA or full), score again on the same held-out pairs, register."""
+    import torch
+
+    from generation import loop, modeling
+
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    manifest, train, test = pairs.read(manifest_uri)
+    test = test.filter(pc.is_in(test["task"], pa.array(list(cfg.tasks))))
+    corpus = [textgen.prompt(r["task"], r["input"]) + r["output"] for r in train.to_pylist()]
+    model, tok, notes = modeling.load(cfg.base_model, corpus, cfg.tiny_config, cfg.seed)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    before = _evaluate(model, tok, test, cfg)
+    log.info("base perplexity %.3f", before["perplexity"])
+    if cfg.method == "lora":
+        model = modeling.add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+    summary = loop.fit(cfg, model, tok, train)
+    if cfg.method == "lora":
+        model = model.merge_and_unload()  # serve plain weights: no peft needed at inference
+    model = model.cpu()
+    after = _evaluate(model, tok, test, cfg)
+    log.info("fine-tuned perplexity %.3f (base %.3f)", after["perplexity"], before["perplexity"])
+    version = f"g{datetime.now(UTC):%Y%m%dT%H%M%S}-{manifest['snapshot_id'][:8]}"
+    lineage = {"data_snapshot_id": manifest["snapshot_id"], "partitions": manifest["partitions"],
+               "pairs_manifest_uri": manifest_uri, "rows": manifest["rows"], "base_model": notes,
+               "code_version": registry.code_version(), "run_id": cfg.run_id}
+    summary_metrics = {"perplexity": after["perplexity"], "base_perplexity": before["perplexity"],
+                       **after["generation"], "base_generation": before["generation"]}
+    with tempfile.TemporaryDirectory(prefix="ugc-gen-") as out:
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+        files = {"train_config.json": cfg.to_dict(), "lineage.json": lineage,
+                 "metrics.json": {"test": summary_metrics, "training": summary},
+                 "samples.json": {"before": before["samples"], "after": after["samples"]},
+                 "ugc_generation.json": {"tasks": list(cfg.tasks), "template": textgen.TEMPLATE,
+                                            "max_prompt_tokens": cfg.max_length}}
+        for name, obj in files.items():
+            with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+                json.dump(obj, f, indent=1, ensure_ascii=False, default=str)
+        card = {"task": "generation", "tasks": list(cfg.tasks), "method": cfg.method, "base_model": notes["name"],
+                "data_snapshot_id": manifest["snapshot_id"], "test_uri": manifest["test_uri"],
+                "test": summary_metrics, "training": summary, "code_version": lineage["code_version"]}
+        uri = registry.register(cfg.registry, out, version, card)
+    return {"version": version, "model_uri": uri, "perplexity": after["perplexity"],
+            "base_perplexity": before["perplexity"], "training": summary}
+
+
+def _champion_perplexity(cfg: GenConfig, champion: dict, challenger: dict) -> float:
+    """Production's perplexity on the challenger's held-out pairs (re-scored unless they are the same)."""
+    if champion["data_snapshot_id"] == challenger["data_snapshot_id"]:
+        return champion["test"]["perplexity"]
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from generation import loop
+
+    _, _, test = pairs.read(challenger["test_uri"].rsplit("/", 1)[0] + "/manifest.json")
+    with tempfile.TemporaryDirectory(prefix="ugc-champion-") as d:
+        registry.fetch(cfg.registry, champion["version"], d)
+        model, tok = AutoModelForCausalLM.from_pretrained(d), AutoTokenizer.from_pretrained(d)
+        return loop.perplexity(model, tok, test.slice(0, cfg.eval_pairs), cfg.max_length)
+
+
+def decide(gate, challenger: dict, champion_ppl: float | None) -> dict:
+    t = challenger["test"]
+    checks = {"beats_base": (t["perplexity"] <= t["base_perplexity"] * gate.max_base_ppl_ratio, t["perplexity"],
+                             t["base_perplexity"] * gate.max_base_ppl_ratio, "<="),
+              "max_repetition": (t["repetition"] <= gate.max_repetition, t["repetition"], gate.max_repetition, "<="),
+              "min_distinct_2": (t["distinct_2"] >= gate.min_distinct_2, t["distinct_2"], gate.min_distinct_2, ">="),
+              "max_safety_hit_rate": (t["safety_hit_rate"] <= gate.max_safety_hit_rate, t["safety_hit_rate"],
+                                      gate.max_safety_hit_rate, "<=")}
+    if champion_ppl is not None:
+        need = champion_ppl * (1 - gate.margin)
+        checks["beats_champion"] = (t["perplexity"] <= need, t["perplexity"], need, "<=")
+    reasons = [f"{k}: {v:.4f} must be {op} {lim:.4f}" for k, (ok, v, lim, op) in checks.items() if not ok]
+    return {"promote": not reasons, "reasons": reasons, "champion_perplexity": champion_ppl,
+            "challenger_perplexity": t["perplexity"],
+            "checks": {k: {"passed": ok, "value": v, "limit": lim} for k, (ok, v, lim, _) in checks.items()}}
+
+
+def gate_candidate(cfg: GenConfig, version: str) -> dict:
+    """Write and return the decision (does not raise; promote_candidate enforces it)."""
+    challenger = registry.card(cfg.registry, version)
+    champion = registry.production(cfg.registry)
+    champ_ppl = _champion_perplexity(cfg, champion, challenger) if champion else None
+    decision = decide(cfg.gate, challenger, champ_ppl)
+    decision.update(version=version, champion=champion["version"] if champion else None, gate=cfg.gate.__dict__)
+    uri = storage.join(cfg.work, "gate.json")
+    storage.write_bytes(uri, json.dumps(decision, indent=1).encode())
+    return {**decision, "decision_uri": uri}
+
+
+def promote_candidate(cfg: GenConfig, decision_uri: str) -> dict:
+    decision = json.loads(storage.read_bytes(decision_uri))
+    if not decision["promote"]:
+        raise GateFailed("challenger rejected: " + "; ".join(decision["reasons"]))
+    index = registry.promote(cfg.registry, decision["version"], expected_current=decision["champion"],
+                             reason=f"gate passed: perplexity {decision['challenger_perplexity']:.3f}")
+    return {"production": index["production"], "previous": decision["champion"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="ugc train-generator", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", help="JSON file of GenConfig keys")
+    ap.add_argument("--lake")
+    ap.add_argument("--registry")
+    ap.add_argument("--base-model")
+    ap.add_argument("--method", choices=("lora", "full"))
+    ap.add_argument("--tasks", help=f"comma-separated subset of {','.join(TASKS)}")
+    for k in ("epochs", "max-steps", "batch-size", "max-pairs-per-task", "eval-pairs", "lora-r", "num-threads"):
+        ap.add_argument(f"--{k}", type=int)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--run-id")
+    ap.add_argument("--no-promote", action="store_true", help="register and gate only")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    over = {"lake_uri": a.lake, "registry_uri": a.registry, "base_model": a.base_model, "method": a.method,
+            "tasks": a.tasks, "lr": a.lr, "run_id": a.run_id,
+            **{k.replace("-", "_"): getattr(a, k.replace("-", "_")) for k in
+               ("epochs", "max-steps", "batch-size", "max-pairs-per-task", "eval-pairs", "lora-r", "num-threads")}}
+    try:
+        cfg = load(a.config, over)
+        prep = prepare_pairs(cfg)
+        cand = train_candidate(cfg, prep["manifest_uri"])
+        decision = gate_candidate(cfg, cand["version"])
+        out = {"pairs": prep, "candidate": cand, "gate": {k: decision[k] for k in ("promote", "reasons")}}
+        if decision["promote"] and not a.no_promote:
+            out["promoted"] = promote_candidate(cfg, decision["decision_uri"])
+    except (ConfigError, registry.RegistryError) as e:
+        print(f"train-generator: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, indent=1, ensure_ascii=False, default=str))
+    return 0 if decision["promote"] else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

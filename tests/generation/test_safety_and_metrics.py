@@ -1,0 +1,73 @@
+import pytest
+
+from generation import metrics, pairs, safety, textgen
+
+
+@pytest.mark.parametrize("text,term", [
+    ("you should kill yourself", "kill yourself"),
+    ("KILL   Yourself now", "kill yourself"),  # case and spacing
+    ("ｋｉｌｌ ｙｏｕｒｓｅｌｆ", "kill yourself"),  # full-width, as typed on a Chinese IME
+    ("这种人就该去死", "去死"),
+    ("专业代开发票，联系我", "代开发票"),
+    ("lol kys", "kys"),
+])
+def test_planted_banned_terms_are_blocked(text, term):
+    v = safety.check(text)
+    assert v.blocked and v.text == "" and f"banned:{term}" in v.reasons
+
+
+@pytest.mark.parametrize("text,kind,placeholder", [
+    ("call me at 13812345678 ok", "phone", "[PHONE]"),
+    ("联系 +86 138-1234-5678", "phone", "[PHONE]"),
+    ("mail me: someone.x@example.com", "email", "[EMAIL]"),
+    ("see https://t.example.com/abc?x=1", "url", "[URL]"),
+    ("身份证 11010519491231002X 请核对", "id_number", "[ID]"),
+])
+def test_pii_in_generated_text_is_redacted(text, kind, placeholder):
+    v = safety.check(text)
+    assert not v.blocked and v.reasons == [f"pii:{kind}"] and placeholder in v.text
+    assert not any(ch.isdigit() for ch in v.text.split(placeholder)[0][-3:])  # no digits left before it
+
+
+def test_clean_text_passes_and_ascii_terms_match_whole_words_only():
+    for text in ("这款耳机音质很好，推荐！", "Great skills, my kysa friend", "order 12 items"):
+        assert safety.check(text) == safety.Verdict(text, False, [])
+
+
+def test_deployment_terms_file_extends_the_list(tmp_path, monkeypatch):
+    f = tmp_path / "banned.txt"
+    f.write_text("# house rules\n竞品垃圾\n", encoding="utf-8")
+    monkeypatch.setenv("UGC_BANNED_TERMS_FILE", str(f))
+    assert safety.check("买它别买竞品垃圾").blocked
+    assert "# house rules" not in safety.banned_terms()
+
+
+def test_distinct_and_repetition_on_known_text():
+    assert metrics.tokens("好的 great Phone!") == ["好", "的", "great", "phone"]
+    assert metrics.distinct_n(["a b c", "a b d"], 1) == pytest.approx(4 / 6)
+    assert metrics.distinct_n(["a b c", "a b d"], 2) == pytest.approx(3 / 4)
+    assert metrics.repetition_rate("a b c a b c a b c") == pytest.approx(4 / 7)  # 7 trigrams, 3 distinct
+    assert metrics.repetition_rate("one two three four") == 0.0
+    s = metrics.summarize(["fine text here", "call 13812345678", "kill yourself", ""])
+    assert s["safety_hit_rate"] == 0.5 and s["empty_rate"] == 0.25
+
+
+def test_pair_builders():
+    assert pairs.plain("Love it!!! 😍 #ad @bob tbh") == "Love it!"
+    assert pairs.concise("咖啡质量太差，虽然电影很好") == "咖啡质量太差"
+    assert pairs.concise("just one clause") == ""
+    assert pairs.keywords("今天的Switch发布会太棒了") == ["今天", "Switch", "发布会"]
+    assert pairs.keywords("Love this delivery, totally worth it") == ["Love", "delivery", "totally"]
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"task": "poem"}, "task"), ({"text": "  "}, "prompt"), ({"text": "x" * 2001}, "2000"),
+    ({"max_new_tokens": 0}, "max_new_tokens"), ({"max_new_tokens": 257}, "max_new_tokens"),
+    ({"temperature": -0.1}, "temperature"), ({"temperature": 2.5}, "temperature"),
+    ({"top_p": 0.0}, "top_p"), ({"top_p": 1.5}, "top_p"), ({"seed": -1}, "seed"),
+])
+def test_bad_generation_parameters_name_the_field(kw, field):
+    args = {"task": "reply", "text": "好用", "max_new_tokens": 16, "temperature": 0.7, "top_p": 0.9, "seed": 0} | kw
+    p = textgen.Params(args["max_new_tokens"], args["temperature"], args["top_p"], args["seed"])
+    with pytest.raises(textgen.ParamError, match=field):
+        textgen.validate(args["task"], args["text"], p, ["reply", "ad_copy", "rewrite"])

@@ -1,0 +1,128 @@
+"""The generator on a REAL tritonserver: deploy from the registry, gRPC round trip, server-side safety filter."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from generation import metrics, textgen
+from serving import generator, repository
+from serving.client import ClientInputError
+from serving.gen_client import GeneratorClient
+from serving.generator import GeneratorDeployConfig, GeneratorDeployError, deploy_generator
+from serving.server import TritonServer
+from training import registry
+
+pytestmark = pytest.mark.services
+PROMPTS = ["这个手机真的太好用了", "The delivery was late and the box was broken.", "耳机音质很好 love it"]
+
+
+@pytest.fixture(scope="module")
+def served(gen_registry, tmp_path_factory):
+    """Find a word the production model generates greedily in-process, ban it, then serve the model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    reg = gen_registry["registry"]
+    d = registry.fetch(reg, registry.production(reg)["version"], str(tmp_path_factory.mktemp("gen_model")))
+    model, tok = AutoModelForCausalLM.from_pretrained(d), AutoTokenizer.from_pretrained(d)
+    greedy = textgen.Params(max_new_tokens=12, temperature=0.0)
+    expected = textgen.generate(model, tok, [textgen.prompt("reply", PROMPTS[0])], greedy)[0]
+    words = metrics.tokens(expected)
+    assert words, f"the tiny model generated no word to ban: {expected!r}"
+    banned = tmp_path_factory.mktemp("safety") / "banned.txt"
+    banned.write_text(words[0] + "\n", encoding="utf-8")
+    old = os.environ.get("UGC_BANNED_TERMS_FILE")
+    os.environ["UGC_BANNED_TERMS_FILE"] = str(banned)  # read by the python-backend model at load
+    repo = str(tmp_path_factory.mktemp("gen_repo"))
+    try:
+        with TritonServer(repo) as server:
+            cfg = GeneratorDeployConfig(reg, repo, server.grpc_url)
+            yield {"server": server, "cfg": cfg, "deployed": deploy_generator(cfg), "term": words[0], "repo": repo}
+    finally:
+        if old is None:
+            os.environ.pop("UGC_BANNED_TERMS_FILE", None)
+        else:
+            os.environ["UGC_BANNED_TERMS_FILE"] = old
+
+
+def test_deploy_publishes_a_self_contained_version(served, gen_registry):
+    out = served["deployed"]
+    assert out["loaded"] and out["triton_version"] == 1
+    assert out["registry_version"] == gen_registry["candidate"]["version"]
+    vdir = os.path.join(served["repo"], "generator", "1")
+    for f in ("model.py", "textgen.py", "safety.py", "ugc_generation.json", "hf/config.json", "hf/model.safetensors"):
+        assert os.path.exists(os.path.join(vdir, f)), f
+
+
+def test_generate_round_trip_over_grpc(served):
+    with GeneratorClient(served["server"].grpc_url) as c:
+        assert c.tasks() == ["reply", "ad_copy", "rewrite"]
+        outs = c.generate(PROMPTS[1:], task="rewrite", max_new_tokens=10, temperature=0.9, top_p=0.95, seed=7)
+        again = c.generate(PROMPTS[1:], task="rewrite", max_new_tokens=10, temperature=0.9, top_p=0.95, seed=7)
+        other = c.generate(PROMPTS[1:], task="rewrite", max_new_tokens=10, temperature=0.9, top_p=0.95, seed=8)
+    assert len(outs) == 2 and all(isinstance(g.text, str) and not g.blocked for g in outs)
+    assert any(g.text for g in outs)
+    assert [g.text for g in outs] == [g.text for g in again]  # same seed, same sample
+    assert [g.text for g in outs] != [g.text for g in other]
+
+
+def test_server_side_safety_filter_blocks_a_planted_output(served):
+    with GeneratorClient(served["server"].grpc_url) as c:
+        g = c.generate([PROMPTS[0]], task="reply", max_new_tokens=12, temperature=0.0)[0]
+    assert g.blocked and g.text == "" and g.reasons == [f"banned:{served['term']}"]
+
+
+@pytest.mark.parametrize("kw,field", [({"task": "poem"}, "task"), ({"temperature": 3.0}, "temperature"),
+                                      ({"top_p": 0.0}, "top_p"), ({"max_new_tokens": 0}, "max_new_tokens"),
+                                      ({"prompts": [""]}, "prompt"), ({"prompts": "not a list"}, "list")])
+def test_bad_parameters_are_refused_by_the_client(served, kw, field):
+    args = {"prompts": ["好用"], "task": "reply", "max_new_tokens": 8, "temperature": 0.7, "top_p": 0.9} | kw
+    with GeneratorClient(served["server"].grpc_url) as c, pytest.raises(ClientInputError, match=field):
+        c.generate(**args)
+
+
+def test_bad_parameters_are_refused_by_the_server_too(served):
+    """A caller that skips the client's checks gets INVALID_ARG naming the field, not a crash."""
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    cols = {"PROMPT": (np.array([[b"hi"]], dtype=object), "BYTES"), "TASK": (np.array([[b"reply"]], dtype=object), "BYTES"),
+            "MAX_NEW_TOKENS": (np.array([[8]], np.int32), "INT32"), "TEMPERATURE": (np.array([[9.0]], np.float32), "FP32"),
+            "TOP_P": (np.array([[0.9]], np.float32), "FP32"), "SEED": (np.array([[0]], np.int64), "INT64")}
+    inputs = []
+    for name, (arr, dtype) in cols.items():
+        i = grpcclient.InferInput(name, list(arr.shape), dtype)
+        i.set_data_from_numpy(arr)
+        inputs.append(i)
+    client = grpcclient.InferenceServerClient(served["server"].grpc_url)
+    with pytest.raises(InferenceServerException, match="temperature"):
+        client.infer("generator", inputs)
+    client.close()
+    with GeneratorClient(served["server"].grpc_url) as c:  # the model is still healthy
+        assert len(c.generate(["ok"], task="reply", max_new_tokens=4, temperature=0.0)) == 1
+
+
+def test_a_broken_version_is_rolled_back(served, tmp_path, monkeypatch):
+    real = generator._CODE["model.py"]
+    broken = tmp_path / "model.py"
+    broken.write_text("raise RuntimeError('broken model')\n")
+    monkeypatch.setitem(generator._CODE, "model.py", str(broken))
+    with pytest.raises(GeneratorDeployError, match="rolled back"):
+        deploy_generator(GeneratorDeployConfig(**{**served["cfg"].__dict__, "ready_timeout_s": 30}))
+    monkeypatch.setitem(generator._CODE, "model.py", real)
+    assert repository.versions(served["repo"], "generator") == [1]
+    with GeneratorClient(served["server"].grpc_url) as c:
+        assert len(c.generate(["ok"], task="reply", max_new_tokens=4, temperature=0.0)) == 1
+
+
+def test_config_is_valid_for_both_targets():
+    import tritonclient.grpc.model_config_pb2 as mc
+    from google.protobuf import text_format
+
+    for target, kind in (("cpu", mc.ModelInstanceGroup.KIND_CPU), ("gpu", mc.ModelInstanceGroup.KIND_GPU)):
+        c = text_format.Parse(generator.config(["reply"], target), mc.ModelConfig())
+        assert c.backend == "python" and c.instance_group[0].kind == kind and c.max_batch_size == 8
+        assert json.loads(c.parameters["tasks"].string_value) == ["reply"]
+    with pytest.raises(ValueError, match="target"):
+        generator.config(["reply"], "tpu")

@@ -1,0 +1,49 @@
+"""Building frozen config dataclasses from Params/CLI/JSON dicts with clear errors (shared by every stage)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+from ugc.errors import ConfigError
+
+
+def build(cls, gate_cls, d: dict, what: str):
+    """``cls(**d, gate=gate_cls(**d['gate']))`` with values coerced to the field types.
+
+    Unknown keys are a ConfigError (a typo must not be silently ignored), as is a missing lake_uri.
+    """
+    d = {k: v for k, v in dict(d).items() if v is not None}
+    unknown = set(d) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ConfigError(f"unknown {what} config keys: {sorted(unknown)}")
+    if not d.get("lake_uri"):
+        raise ConfigError("lake_uri is required")
+    gate = d.pop("gate", {}) or {}
+    if isinstance(gate, gate_cls):
+        gate = asdict(gate)
+    bad = set(gate) - {f.name for f in fields(gate_cls)}
+    if bad:
+        raise ConfigError(f"unknown gate keys: {sorted(bad)}")
+    try:
+        gate = gate_cls(**{k: float(v) for k, v in gate.items()})
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"gate values must be numbers: {e}") from e
+    types = {f.name: f.type for f in fields(cls)}
+    for k, v in list(d.items()):
+        t = types[k]
+        try:
+            if t == "int":
+                d[k] = int(v)
+            elif t == "float":
+                d[k] = float(v)
+            elif t.startswith("tuple"):
+                d[k] = tuple(str(x) for x in (v.split(",") if isinstance(v, str) else v) if str(x))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{k} must be {t}, got {v!r}") from e
+    return cls(**d, gate=gate)
+
+
+def check_days(days) -> None:
+    for day in days:
+        if len(day) != 10 or day[4] != "-" or day[7] != "-":
+            raise ConfigError(f"days must be YYYY-MM-DD, got {day!r}")
