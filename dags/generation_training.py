@@ -20,6 +20,8 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from ugc.dag_defaults import default_args
+
 _ROOT = Path(__file__).resolve().parents[1]
 GENERATOR_PRODUCTION = Asset("generator_model_production")
 
@@ -61,8 +63,8 @@ def _config(params: dict, run_id: str):
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "ugc-ml", "retries": 1, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": True},
+    default_args=default_args(retries=1),
+    dagrun_timeout=timedelta(hours=12),
     tags=["ugc", "training", "generation"],
     params=PARAMS,
     doc_md=__doc__,

@@ -19,6 +19,8 @@ import pendulum
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from ugc.dag_defaults import default_args
+
 _DATA = Path(__file__).resolve().parents[1] / "data"
 DRIFT_ALERT = Asset("drift_alert")
 
@@ -53,7 +55,8 @@ def _config(params: dict, logical_date):
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=2,
-    default_args={"owner": "ugc-ml", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(retries=2, retry_delay=timedelta(minutes=5)),
+    dagrun_timeout=timedelta(hours=6),
     tags=["ugc", "monitoring"],
     params=PARAMS,
     doc_md=__doc__,

@@ -18,6 +18,8 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from ugc.dag_defaults import default_args
+
 _ROOT = Path(__file__).resolve().parents[1]
 SENTIMENT_PRODUCTION = Asset("sentiment_model_production")
 SENTIMENT_SERVING = Asset("sentiment_serving")
@@ -29,7 +31,8 @@ SENTIMENT_SERVING = Asset("sentiment_serving")
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # two deploys must not interleave their publish/load/rollback
-    default_args={"owner": "ugc-ml", "retries": 0},
+    default_args=default_args(retries=0),
+    dagrun_timeout=timedelta(hours=1),
     tags=["ugc", "serving", "triton"],
     params={
         "registry_uri": Param(os.environ.get("UGC_REGISTRY_URI", str(_ROOT / "data" / "lake" / "registry" / "sentiment")),

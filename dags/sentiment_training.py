@@ -12,6 +12,7 @@ listens to.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import timedelta
@@ -21,17 +22,14 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from ugc.dag_defaults import default_args
+
 _DATA = Path(__file__).resolve().parents[1] / "data"
 UGC_CLEAN = Asset("ugc_clean")
 DRIFT_ALERT = Asset("drift_alert")
 SENTIMENT_PRODUCTION = Asset("sentiment_model_production")
 
-DEFAULT_ARGS = {
-    "owner": "ugc-ml",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-}
+DEFAULT_ARGS = default_args(retries=1)
 
 PARAMS = {
     "lake_uri": Param(os.environ.get("UGC_LAKE_URI", str(_DATA / "lake")), type="string"),
@@ -49,6 +47,12 @@ PARAMS = {
     "min_macro_f1": Param(0.6, type="number", minimum=0, maximum=1),
     "overrides": Param({}, type="object", description="any other TrainConfig keys (see training/config.py)"),
 }
+# Deployment-wide Param defaults (e.g. a small model on a CPU-only staging platform) from the
+# environment, as JSON {param: value}; a run's conf still wins. Unknown names fail DAG parsing loudly.
+for _k, _v in json.loads(os.environ.get("UGC_TRAINING_DEFAULTS") or "{}").items():
+    if _k not in PARAMS:
+        raise KeyError(f"UGC_TRAINING_DEFAULTS names unknown param {_k!r}; known: {sorted(PARAMS)}")
+    PARAMS[_k] = Param(_v, **PARAMS[_k].schema)
 
 
 def _config(params: dict, run_id: str, days: list[str] | None = None):
@@ -71,6 +75,7 @@ def _config(params: dict, run_id: str, days: list[str] | None = None):
     catchup=False,
     max_active_runs=1,  # one promoter at a time: the registry's expected-current check is the backstop
     default_args=DEFAULT_ARGS,
+    dagrun_timeout=timedelta(hours=12),
     tags=["ugc", "training", "sentiment"],
     params=PARAMS,
     doc_md=__doc__,

@@ -13,16 +13,13 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from ugc.dag_defaults import default_args
+
 _DATA = Path(__file__).resolve().parents[1] / "data"
 UGC_CLEAN = Asset("ugc_clean")
 
-DEFAULT_ARGS = {
-    "owner": "ugc-platform",
-    "retries": 2,  # transient: late landing drop, S3 hiccups
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
+# Retries are for the transient: a late landing drop, S3 hiccups.
+DEFAULT_ARGS = default_args(retries=2, retry_delay=timedelta(minutes=1))
 
 
 @dag(
@@ -32,6 +29,7 @@ DEFAULT_ARGS = {
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    dagrun_timeout=timedelta(hours=3),
     tags=["ugc", "ingest", "validation"],
     params={
         "landing_root": Param(os.environ.get("UGC_LANDING_URI", str(_DATA / "landing")), type="string",

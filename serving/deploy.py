@@ -81,18 +81,9 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
                                 meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri})
     result = {"registry_version": card["version"], "triton_version": tv, "parity": parity, "loaded": False}
     if cfg.triton_url:
-        try:
-            result["smoke"] = _load_and_smoke(cfg, label_map["labels"], tv)
-            result["loaded"] = True
-        except Exception as e:
-            log.error("deploy of triton version %d failed (%s); rolling back", tv, e)
-            repository.remove_version(cfg.repo_uri, tv)
-            if repository.versions(cfg.repo_uri):
-                try:
-                    _load_and_smoke(cfg, label_map["labels"], repository.versions(cfg.repo_uri)[-1])
-                except Exception as e2:  # noqa: BLE001 (report both)
-                    raise DeployError(f"version {tv} failed ({e}) and the rollback failed too ({e2})") from e
-            raise DeployError(f"version {tv} failed and was rolled back: {e}") from e
+        result["smoke"] = repository.activate_or_roll_back(
+            cfg.repo_uri, tv, repository.MODELS, lambda v: _load_and_smoke(cfg, label_map["labels"], v), DeployError)
+        result["loaded"] = True
     return result
 
 

@@ -120,18 +120,9 @@ def deploy_generator(cfg: GeneratorDeployConfig, version: str | None = None) -> 
                      {"registry_version": card["version"], "registry_uri": cfg.registry_uri})
     result = {"registry_version": card["version"], "triton_version": tv, "loaded": False}
     if cfg.triton_url:
-        try:
-            result["smoke"] = _load_and_smoke(cfg, tv, card["tasks"])
-            result["loaded"] = True
-        except Exception as e:
-            log.error("generator version %d failed (%s); rolling back", tv, e)
-            repository.remove_version(cfg.repo_uri, tv, (MODEL,))
-            if repository.versions(cfg.repo_uri, MODEL):
-                try:
-                    _load_and_smoke(cfg, repository.versions(cfg.repo_uri, MODEL)[-1], card["tasks"])
-                except Exception as e2:  # noqa: BLE001 (report both)
-                    raise GeneratorDeployError(f"version {tv} failed ({e}) and the rollback failed too ({e2})") from e
-            raise GeneratorDeployError(f"version {tv} failed and was rolled back: {e}") from e
+        result["smoke"] = repository.activate_or_roll_back(
+            cfg.repo_uri, tv, (MODEL,), lambda v: _load_and_smoke(cfg, v, card["tasks"]), GeneratorDeployError)
+        result["loaded"] = True
     return result
 
 

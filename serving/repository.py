@@ -12,6 +12,7 @@ version is only loaded (explicit model control) after the last upload, so Triton
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from google.protobuf import text_format
 
 from ugc import storage
 
+log = logging.getLogger(__name__)
 MODELS = ("sentiment_tokenizer", "sentiment_model", "sentiment_postprocess", "sentiment")
 _CODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "triton_models")
 
@@ -147,6 +149,23 @@ def write_version(repo: str, name: str, version: int, body: dict[str, bytes]) ->
             f.write(data)
     os.chmod(stage, 0o755)
     os.rename(stage, os.path.join(repo, name, str(version)))  # the version appears whole or not at all
+
+
+def activate_or_roll_back(repo: str, version: int, models: tuple[str, ...], load_and_smoke, error_cls):
+    """``load_and_smoke(version)``; on failure delete that version, bring the newest remaining one back
+    and raise ``error_cls`` (saying whether the rollback worked too)."""
+    try:
+        return load_and_smoke(version)
+    except Exception as e:
+        log.error("version %d of %s failed (%s); rolling back", version, models, e)
+        remove_version(repo, version, models)
+        remaining = versions(repo, models[-1])
+        if remaining:
+            try:
+                load_and_smoke(remaining[-1])
+            except Exception as e2:  # noqa: BLE001 (report both)
+                raise error_cls(f"version {version} failed ({e}) and the rollback failed too ({e2})") from e
+        raise error_cls(f"version {version} failed and was rolled back: {e}") from e
 
 
 def remove_version(repo: str, version: int, models: tuple[str, ...] = MODELS) -> None:

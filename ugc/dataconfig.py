@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, fields
 
 from ugc.errors import ConfigError
@@ -47,3 +49,14 @@ def check_days(days) -> None:
     for day in days:
         if len(day) != 10 or day[4] != "-" or day[7] != "-":
             raise ConfigError(f"days must be YYYY-MM-DD, got {day!r}")
+
+
+def merged(path: str | None, overrides: dict | None) -> dict:
+    """A JSON config file (optional) updated with the non-None overrides; UGC_LAKE_URI fills lake_uri."""
+    d: dict = {}
+    if path:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    d.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    d.setdefault("lake_uri", os.environ.get("UGC_LAKE_URI", ""))
+    return d

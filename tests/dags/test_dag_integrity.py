@@ -22,6 +22,9 @@ def test_no_import_errors(dagbag):
 def test_dag_defaults(dagbag, dag_id):
     dag = dagbag.get_dag(dag_id)
     assert dag.tags and not dag.catchup
+    assert dag.dagrun_timeout is not None  # no run can hang forever
+    assert dag.default_args["on_failure_callback"].__name__ == "on_task_failure"
+    assert dag.default_args["retry_exponential_backoff"] is True
     for t in dag.tasks:
         assert t.execution_timeout is not None, t.task_id
     gates = {"ugc_ingest": "validate", "sentiment_training": "gate", "sentiment_deploy": "deploy",

@@ -1,0 +1,127 @@
+"""Airflow plugin: the ugc-mlops platform page and API under /ugc on the api-server.
+
+    GET  /ugc/                            HTML page: registries + latest reports
+    GET  /ugc/api/registry/{model}        versions, headline metrics, which is production
+    GET  /ugc/api/reports/latest          newest day's sentiment headline and drift status
+    POST /ugc/api/registry/{model}/promote   {"version": ..., "expected_current": ..., "reason": ...}
+    POST /ugc/api/registry/{model}/rollback  {"reason": ...}
+
+Plugin FastAPI apps are open by default in Airflow 3, so every route depends on Airflow's own
+authentication (a JWT from POST /auth/token, or the UI session cookie); promote/rollback also need
+permission to edit the training DAGs. The lake comes from UGC_LAKE_URI.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.core_api.security import GetUserDep, get_user
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+# Every route, the HTML page included, needs an authenticated Airflow user.
+app = FastAPI(title="ugc-mlops platform", dependencies=[Depends(get_user)])
+_TRAINING_DAG = {"sentiment": "sentiment_training", "generator": "generation_training"}
+
+
+def _lake() -> str:
+    lake = os.environ.get("UGC_LAKE_URI")
+    if not lake:
+        raise HTTPException(503, "UGC_LAKE_URI is not set on the api-server")
+    return lake
+
+
+def _summary(model: str) -> dict:
+    from ugc import catalog
+
+    try:
+        return catalog.registry_summary(_lake(), model)
+    except KeyError as e:
+        raise HTTPException(404, str(e)) from e
+
+
+def _may_edit(user, model: str) -> None:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    if not get_auth_manager().is_authorized_dag(method="PUT", details=DagDetails(id=_TRAINING_DAG[model]), user=user):
+        raise HTTPException(403, f"{user.get_name()} may not change the {model} registry")
+
+
+class Promote(BaseModel):
+    version: str
+    expected_current: str | None = None
+    reason: str = ""
+
+
+class Rollback(BaseModel):
+    reason: str = ""
+
+
+@app.get("/api/registry/{model}")
+def registry_view(model: str) -> dict:
+    return _summary(model)
+
+
+@app.get("/api/reports/latest")
+def reports_latest() -> dict:
+    from ugc import catalog
+
+    return catalog.latest_reports(_lake()) or {"day": None}
+
+
+@app.post("/api/registry/{model}/promote")
+def promote(model: str, body: Promote, user: GetUserDep) -> dict:
+    from training import registry
+
+    current = _summary(model)
+    _may_edit(user, model)
+    try:
+        index = registry.promote(current["registry_uri"], body.version, body.expected_current,
+                                 reason=f"{user.get_name()} via /ugc: {body.reason}")
+    except registry.RegistryError as e:
+        raise HTTPException(409, str(e)) from e
+    return {"production": index["production"]}
+
+
+@app.post("/api/registry/{model}/rollback")
+def rollback(model: str, body: Rollback, user: GetUserDep) -> dict:
+    from training import registry
+
+    current = _summary(model)
+    _may_edit(user, model)
+    try:
+        index = registry.rollback(current["registry_uri"], reason=f"{user.get_name()} via /ugc: {body.reason}")
+    except registry.RegistryError as e:
+        raise HTTPException(409, str(e)) from e
+    return {"production": index["production"]}
+
+
+@app.get("/", response_class=HTMLResponse)
+def page() -> str:
+    from ugc import catalog
+
+    parts = ["<!doctype html><meta charset=utf-8><title>ugc-mlops</title><h1>ugc-mlops models and reports</h1>"]
+    for model in catalog.MODELS:
+        s = _summary(model)
+        parts.append(f"<h2>{model}</h2><p>production: <b>{html.escape(str(s['production']))}</b></p><table border=1>"
+                     "<tr><th>version</th><th>production</th><th>test metrics</th></tr>")
+        for v in s["versions"]:
+            metrics = ", ".join(f"{k}={val:.4g}" for k, val in v["test"].items() if isinstance(val, int | float))
+            parts.append(f"<tr><td>{html.escape(v['version'])}</td><td>{'yes' if v['production'] else ''}</td>"
+                         f"<td>{html.escape(metrics)}</td></tr>")
+        parts.append("</table>")
+    rep = catalog.latest_reports(_lake())
+    if rep:
+        parts.append(f"<h2>Reports {html.escape(rep['day'])}</h2><p>{html.escape(str((rep['sentiment'] or {}).get('summary')))}"
+                     f"</p><p>drift: {html.escape(str((rep['drift'] or {}).get('status')))}</p>")
+    return "".join(parts)
+
+
+class UgcPlatformPlugin(AirflowPlugin):
+    name = "ugc_platform"
+    fastapi_apps = [{"app": app, "url_prefix": "/ugc", "name": "ugc-mlops models and reports"}]
+    external_views = [{"name": "ugc-mlops models", "href": "/ugc/", "destination": "nav", "category": "browse"}]
