@@ -73,4 +73,5 @@ def generate(model, tokenizer, prompts: list[str], p: Params, max_prompt_tokens:
     with torch.inference_mode():
         out = model.generate(**enc, **kw)
     new = out[:, enc["input_ids"].shape[1]:]
-    return [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+    # max_new_tokens can stop inside a multi-byte character (byte-level BPE): drop the partial one.
+    return [t.rstrip("\ufffd").strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]

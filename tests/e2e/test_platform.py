@@ -109,12 +109,15 @@ def test_ingest_survives_a_scheduler_kill_and_its_asset_retrains(platform, monke
     run = api.trigger("ugc_ingest", {"day": DAY.isoformat(), "landing_root": platform["landing"],
                                      "lake_uri": platform["lake"]})
     ti = f"/api/v2/dags/ugc_ingest/dagRuns/{run['dag_run_id']}/taskInstances/ingest"
-    _wait(lambda: api.request("GET", ti)["state"] in ("running", "success"), 240, "ingest to start", poll=0.5)
+    seen = _wait(lambda: (t := api.request("GET", ti))["state"] in ("running", "success") and t, 240,
+                 "ingest to start", poll=0.5)
     p.kill_component("scheduler")  # the scheduler and the LocalExecutor task processes it spawned
     time.sleep(3)
     p.start_component("scheduler")
     done = api.wait("ugc_ingest", run["dag_run_id"], timeout_s=480, poll_s=3)
     assert done["state"] == "success", done
+    if seen["state"] == "running":  # the kill took the running attempt with it: a second one finished
+        assert api.request("GET", ti)["try_number"] == 2
 
     part = lake.read_partition(lake.partition_uri(platform["lake"], DAY))
     assert part.num_rows == platform["planted"]["records"]  # nothing lost
