@@ -139,6 +139,13 @@ def test_ingest_survives_a_scheduler_kill_and_its_asset_retrains(platform, monke
     assert view["production"] == prod["version"] and view["versions"][0]["production"]
     with pytest.raises(airflow_api.ApiError, match="409"):
         api.request("POST", "/ugc/api/registry/sentiment/rollback", json={"reason": "drill"})
+    with pytest.raises(airflow_api.ApiError, match="409"):  # a stale expected_current loses
+        api.request("POST", "/ugc/api/registry/sentiment/promote", json={"version": prod["version"],
+                                                                         "expected_current": "v-stale"})
+    promoted = api.request("POST", "/ugc/api/registry/sentiment/promote",
+                           json={"version": prod["version"], "expected_current": prod["version"], "reason": "re-pin"})
+    assert promoted == {"production": prod["version"]}
+    assert registry.read_index(reg)["history"][-1]["reason"] == "admin via /ugc: re-pin"
     assert "<h1>ugc-mlops" in api._http.get("/ugc/", headers={"Authorization": f"Bearer {api.token()}"}).text
     monkeypatch.setenv("UGC_AIRFLOW_URL", p.url)
     monkeypatch.setenv("UGC_AIRFLOW_PASSWORD", platform["password"])

@@ -126,3 +126,18 @@ def test_config_is_valid_for_both_targets():
         assert json.loads(c.parameters["tasks"].string_value) == ["reply"]
     with pytest.raises(ValueError, match="target"):
         generator.config(["reply"], "tpu")
+
+
+def test_cli(served, capsys):
+    from serving import gen_client
+
+    url = served["server"].grpc_url
+    assert gen_client.main(["--url", url, "--task", "rewrite", "--temperature", "0", "--max-new-tokens", "6",
+                            "[plain] 好用 😍"]) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line["prompt"] == "[plain] 好用 😍" and isinstance(line["text"], str)
+    # This server bans a word the tiny model likes (fixture), so the text may come back blocked.
+    assert (line["blocked"] and line["text"] == "" and line["reasons"][0].startswith("banned:")) or \
+        (not line["blocked"] and line["text"])
+    assert gen_client.main(["--url", url, "--task", "poem", "x"]) == 2
+    assert "task must be one of" in capsys.readouterr().err
