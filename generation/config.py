@@ -5,7 +5,7 @@ Saved with every model (``train_config.json``), so an artifact says exactly how 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ugc import dataconfig
 from ugc.errors import ConfigError
@@ -25,7 +25,9 @@ class GenGateConfig:
 
 
 @dataclass(frozen=True)
-class GenConfig:
+class GenConfig(dataconfig.StageConfig):
+    _registry_name, _gate_cls, _what = "generator", GenGateConfig, "generation"
+
     lake_uri: str
     registry_uri: str = ""  # default {lake}/registry/generator
     days: tuple[str, ...] = ()  # partitions; empty = every published partition
@@ -54,24 +56,6 @@ class GenConfig:
     num_threads: int = 0
     tiny_config: dict = field(default_factory=dict)  # overrides for base_model="tiny-random"
     gate: GenGateConfig = field(default_factory=GenGateConfig)
-
-    @property
-    def registry(self) -> str:
-        return self.registry_uri or f"{self.lake_uri.rstrip('/')}/registry/generator"
-
-    @property
-    def work(self) -> str:
-        return self.work_uri or f"{self.registry}/runs/{self.run_id}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GenConfig:
-        """Build from Params/CLI/JSON; unknown keys and bad values are a ConfigError, never ignored."""
-        cfg = dataconfig.build(cls, GenGateConfig, d, "generation")
-        cfg._check()
-        return cfg
 
     def _check(self) -> None:
         for k in ("max_length", "epochs", "batch_size", "lora_r", "lora_alpha", "max_pairs_per_task", "eval_pairs",

@@ -5,7 +5,7 @@ The resolved config is saved with every model, so an artifact says exactly how i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ugc import dataconfig
 from ugc.errors import ConfigError
@@ -24,7 +24,9 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(dataconfig.StageConfig):
+    _registry_name, _gate_cls, _what = "sentiment", GateConfig, "training"
+
     lake_uri: str
     registry_uri: str = ""  # default {lake}/registry/sentiment
     days: tuple[str, ...] = ()  # partitions (YYYY-MM-DD); empty = every published partition
@@ -57,24 +59,6 @@ class TrainConfig:
     run_id: str = "manual"
     num_threads: int = 0  # torch CPU threads; 0 = torch default
     gate: GateConfig = field(default_factory=GateConfig)
-
-    @property
-    def registry(self) -> str:
-        return self.registry_uri or f"{self.lake_uri.rstrip('/')}/registry/sentiment"
-
-    @property
-    def work(self) -> str:
-        return self.work_uri or f"{self.registry}/runs/{self.run_id}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        """Build from Params/CLI/JSON with clear errors; unknown keys are rejected, not ignored."""
-        cfg = dataconfig.build(cls, GateConfig, d, "training")
-        cfg._check()
-        return cfg
 
     def _check(self) -> None:
         positive = ("max_length", "epochs", "batch_size", "eval_batch_size", "cuda_batch_multiplier")

@@ -9,6 +9,36 @@ from dataclasses import asdict, fields
 from ugc.errors import ConfigError
 
 
+class StageConfig:
+    """Mixin for a stage's frozen config dataclass: registry/work locations, dict round trip.
+
+    Subclasses set ``_registry_name`` (the registry's folder under {lake}/registry), ``_gate_cls`` and
+    ``_what`` (used in error messages), and implement ``_check``.
+    """
+
+    _registry_name = ""
+    _gate_cls: type
+    _what = ""
+
+    @property
+    def registry(self) -> str:
+        return self.registry_uri or f"{self.lake_uri.rstrip('/')}/registry/{self._registry_name}"
+
+    @property
+    def work(self) -> str:
+        return self.work_uri or f"{self.registry}/runs/{self.run_id}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Build from Params/CLI/JSON with clear errors; unknown keys are rejected, not ignored."""
+        cfg = build(cls, cls._gate_cls, d, cls._what)
+        cfg._check()
+        return cfg
+
+
 def build(cls, gate_cls, d: dict, what: str):
     """``cls(**d, gate=gate_cls(**d['gate']))`` with values coerced to the field types.
 
