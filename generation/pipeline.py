@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from generation import metrics, pairs, textgen
 from generation.config import TASKS, GenConfig, load
 from training import registry
+from training.data import read_split
 from ugc import storage
 from ugc.errors import ConfigError, GateFailed
 
@@ -36,11 +37,17 @@ def prepare_pairs(cfg: GenConfig) -> dict:
     return {k: m[k] for k in ("manifest_uri", "snapshot_id", "rows", "excluded")}
 
 
+def _test_pairs(test_uri: str, tasks) -> pa.Table:
+    """The held-out pairs of ``tasks``: every model in a comparison is scored on exactly these rows."""
+    test = read_split(test_uri)
+    return test.filter(pc.is_in(test["task"], pa.array(list(tasks))))
+
+
 def _samples(model, tok, test, cfg: GenConfig) -> list[dict]:
     """Greedy outputs for the first held-out prompts of every task (same prompts before and after)."""
-    rows = []
+    rows, all_rows = [], test.to_pylist()
     for task in cfg.tasks:
-        t = [r for r in test.to_pylist() if r["task"] == task][: max(1, cfg.sample_prompts // len(cfg.tasks))]
+        t = [r for r in all_rows if r["task"] == task][: max(1, cfg.sample_prompts // len(cfg.tasks))]
         if t:
             outs = textgen.generate(model, tok, [textgen.prompt(task, r["input"]) for r in t],
                                     textgen.Params(max_new_tokens=cfg.max_new_tokens, temperature=0.0))
@@ -66,8 +73,9 @@ def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    manifest, train, test = pairs.read(manifest_uri)
-    test = test.filter(pc.is_in(test["task"], pa.array(list(cfg.tasks))))
+    manifest = json.loads(storage.read_bytes(manifest_uri))
+    train = read_split(manifest["train_uri"])
+    test = _test_pairs(manifest["test_uri"], cfg.tasks)
     corpus = [textgen.prompt(r["task"], r["input"]) + r["output"] for r in train.to_pylist()]
     model, tok, notes = modeling.load(cfg.base_model, corpus, cfg.tiny_config, cfg.seed)
     if tok.pad_token is None:
@@ -87,6 +95,7 @@ def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
                "pairs_manifest_uri": manifest_uri, "rows": manifest["rows"], "base_model": notes,
                "code_version": registry.code_version(), "run_id": cfg.run_id}
     summary_metrics = {"perplexity": after["perplexity"], "base_perplexity": before["perplexity"],
+                       "eval_pairs": after["eval_pairs"],
                        **after["generation"], "base_generation": before["generation"]}
     with tempfile.TemporaryDirectory(prefix="ugc-gen-") as out:
         model.save_pretrained(out)
@@ -108,18 +117,23 @@ def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
 
 
 def _champion_perplexity(cfg: GenConfig, champion: dict, challenger: dict) -> float:
-    """Production's perplexity on the challenger's held-out pairs (re-scored unless they are the same)."""
-    if champion["data_snapshot_id"] == challenger["data_snapshot_id"]:
+    """Production's perplexity on the rows the challenger was scored on (re-scored unless they are the same).
+
+    Those rows are the first ``eval_pairs`` held-out pairs of the challenger's tasks, as in train_candidate.
+    """
+    same_rows = ("data_snapshot_id", "tasks")
+    if all(champion.get(k) == challenger.get(k) for k in same_rows) and \
+            champion["test"].get("eval_pairs") == challenger["test"].get("eval_pairs"):
         return champion["test"]["perplexity"]
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from generation import loop
 
-    _, _, test = pairs.read(challenger["test_uri"].rsplit("/", 1)[0] + "/manifest.json")
+    test = _test_pairs(challenger["test_uri"], challenger["tasks"]).slice(0, challenger["test"]["eval_pairs"])
     with tempfile.TemporaryDirectory(prefix="ugc-champion-") as d:
         registry.fetch(cfg.registry, champion["version"], d)
         model, tok = AutoModelForCausalLM.from_pretrained(d), AutoTokenizer.from_pretrained(d)
-        return loop.perplexity(model, tok, test.slice(0, cfg.eval_pairs), cfg.max_length)
+        return loop.perplexity(model, tok, test, cfg.max_length)
 
 
 def decide(gate, challenger: dict, champion_ppl: float | None) -> dict:

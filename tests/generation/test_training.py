@@ -78,3 +78,23 @@ def test_gate_thresholds():
     assert pipeline.decide(GenGateConfig(), good, 12.0)["promote"]
     d = pipeline.decide(GenGateConfig(), {"test": {**good["test"], "repetition": 0.9, "safety_hit_rate": 0.2}}, 10.1)
     assert {r.split(":")[0] for r in d["reasons"]} == {"max_repetition", "max_safety_hit_rate", "beats_champion"}
+
+
+def test_champion_is_rescored_on_the_challengers_rows_when_tasks_differ(small_lake, gen_registry, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from generation import loop
+
+    reg = gen_registry["registry"]
+    champion = registry.production(reg)
+    cfg = gen_config(small_lake, reg, run_id="rewrite-only", tasks=["rewrite"], max_steps=2)
+    cand = pipeline.train_candidate(cfg, gen_registry["prep"]["manifest_uri"])
+    d = pipeline.gate_candidate(cfg, cand["version"])
+    # Independently: the champion's perplexity on the first eval_pairs held-out *rewrite* pairs.
+    _, _, test = pairs.read(gen_registry["prep"]["manifest_uri"])
+    rows = test.filter(pc.equal(test["task"], "rewrite")).slice(0, cfg.eval_pairs)
+    model_dir = registry.fetch(reg, champion["version"], str(tmp_path / "champion"))
+    expected = loop.perplexity(AutoModelForCausalLM.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir),
+                               rows, cfg.max_length)
+    assert d["champion_perplexity"] == pytest.approx(expected, rel=1e-6)
+    assert d["champion_perplexity"] != pytest.approx(champion["test"]["perplexity"], rel=1e-3)  # not the card's
