@@ -23,12 +23,11 @@ from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import xxhash
 
 from generation import safety
 from generation.config import GenConfig
 from ingestion import lake
-from training.data import read_split, table_bytes
+from training.data import buckets, read_split, write_split
 from ugc import storage
 from ugc.errors import ConfigError
 
@@ -96,17 +95,16 @@ def _pairs_from(rows: list[dict], tasks: tuple[str, ...], excluded: Counter) -> 
             out.append({"task": task, "input": _strip_ids(inp), "output": target, "key": key, "lang": lang})
 
     for r in rows:
-        text = r["text"]
+        text, clean = r["text"], _strip_ids(r["text"])
         if "reply" in tasks and r["parent_id"] and r["parent_id"] in by_id:
             add("reply", by_id[r["parent_id"]]["text"], text, r["parent_id"], r["lang"])
         if "ad_copy" in tasks and r["label"] == "positive":
-            kws = keywords(_strip_ids(text))
+            kws = keywords(clean)
             if kws:
                 add("ad_copy", "keywords: " + ", ".join(kws), plain(text), r["post_id"], r["lang"])
             else:
                 excluded["ad_copy:no_keywords"] += 1
         if "rewrite" in tasks:
-            clean = _strip_ids(text)
             for style, fn in (("plain", plain), ("concise", concise)):
                 target = fn(clean)
                 if target and target != clean:
@@ -128,19 +126,15 @@ def build(cfg: GenConfig) -> dict:
     if not pairs:
         raise ConfigError(f"no {list(cfg.tasks)} pairs could be built from {len(rows)} posts")
     table = pa.Table.from_pylist(pairs)
-    bucket = pa.array([xxhash.xxh3_64_intdigest(f"{_SALT}:{k}".encode()) / 2**64 for k in table["key"].to_pylist()])
-    is_test = pc.less(bucket, TEST_FRACTION)
-    test, train = table.filter(is_test), table.filter(pc.invert(is_test))
+    bucket = buckets(table["key"], _SALT)
+    is_test = bucket < TEST_FRACTION
+    test, train = table.filter(pa.array(is_test)), table.filter(pa.array(~is_test))
     # Cap training pairs per task, deterministically (lowest bucket first), so one task cannot swamp the rest.
-    train = train.append_column("_b", bucket.filter(pc.invert(is_test))).sort_by("_b")
+    train = train.append_column("_b", pa.array(bucket[~is_test])).sort_by("_b")
     keep = pc.less_equal(_rank_within(train["task"].to_pylist()), cfg.max_pairs_per_task)
     train = train.filter(keep).drop_columns(["_b"])
     base = storage.join(cfg.work, "pairs")
-    shas = {}
-    for name, t in (("train", train), ("test", test)):
-        body = table_bytes(t)
-        storage.write_bytes(storage.join(base, f"{name}.parquet"), body)
-        shas[name] = hashlib.sha256(body).hexdigest()[:16]
+    shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("test", test))}
     manifest = {"train_uri": storage.join(base, "train.parquet"), "test_uri": storage.join(base, "test.parquet"),
                 "rows": {"train": train.num_rows, "test": test.num_rows, "posts": len(rows)},
                 "tasks": {n: dict(Counter(t["task"].to_pylist())) for n, t in (("train", train), ("test", test))},

@@ -38,8 +38,16 @@ def _lake() -> str:
 def _summary(model: str) -> dict:
     from ugc import catalog
 
+    _registry(model)  # 404 for an unknown model
+    return catalog.registry_summary(_lake(), model)
+
+
+def _registry(model: str) -> str:
+    """The model's registry URI (404 for an unknown model), without reading any version."""
+    from ugc import catalog
+
     try:
-        return catalog.registry_summary(_lake(), model)
+        return catalog.registry_uri(_lake(), model)
     except KeyError as e:
         raise HTTPException(404, str(e)) from e
 
@@ -77,10 +85,10 @@ def reports_latest() -> dict:
 def promote(model: str, body: Promote, user: GetUserDep) -> dict:
     from training import registry
 
-    current = _summary(model)
+    reg = _registry(model)
     _may_edit(user, model)
     try:
-        index = registry.promote(current["registry_uri"], body.version, body.expected_current,
+        index = registry.promote(reg, body.version, body.expected_current,
                                  reason=f"{user.get_name()} via /ugc: {body.reason}")
     except registry.RegistryError as e:
         raise HTTPException(409, str(e)) from e
@@ -91,10 +99,10 @@ def promote(model: str, body: Promote, user: GetUserDep) -> dict:
 def rollback(model: str, body: Rollback, user: GetUserDep) -> dict:
     from training import registry
 
-    current = _summary(model)
+    reg = _registry(model)
     _may_edit(user, model)
     try:
-        index = registry.rollback(current["registry_uri"], reason=f"{user.get_name()} via /ugc: {body.reason}")
+        index = registry.rollback(reg, reason=f"{user.get_name()} via /ugc: {body.reason}")
     except registry.RegistryError as e:
         raise HTTPException(409, str(e)) from e
     return {"production": index["production"]}

@@ -80,7 +80,7 @@ def publish(repo: str, model_dir: str, cfg_text: str, meta: dict) -> int:
             rel = os.path.relpath(path, model_dir).replace(os.sep, "/")
             if rel == "ugc_generation.json":
                 body[rel] = open(path, "rb").read()
-            elif rel.split("/")[0] not in ("samples.json",):
+            elif rel != "samples.json":  # evaluation output, not needed to serve
                 body["hf/" + rel] = open(path, "rb").read()
     body["model.json"] = json.dumps(meta, indent=1).encode()
     repository.write_version(repo, MODEL, version, body)

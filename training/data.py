@@ -59,9 +59,9 @@ def select_days(lake_uri: str, until: str | None, lookback_days: int) -> list[st
     return [d.isoformat() for d in days if 0 <= (end - d).days < lookback_days]
 
 
-def _buckets(keys: pa.Array) -> np.ndarray:
+def buckets(keys: pa.Array, salt: str = _SPLIT_SALT) -> np.ndarray:
     """Stable bucket in [0, 1) per group key, independent of seed and of which rows are present."""
-    return np.array([xxhash.xxh3_64_intdigest(f"{_SPLIT_SALT}:{k}".encode()) / 2**64 for k in keys.to_pylist()])
+    return np.array([xxhash.xxh3_64_intdigest(f"{salt}:{k}".encode()) / 2**64 for k in keys.to_pylist()])
 
 
 def table_bytes(t: pa.Table) -> bytes:
@@ -70,7 +70,8 @@ def table_bytes(t: pa.Table) -> bytes:
     return buf.getvalue()
 
 
-def _write_split(uri: str, table: pa.Table) -> str:
+def write_split(uri: str, table: pa.Table) -> str:
+    """Write ``table`` as zstd Parquet to ``uri``; returns the first 16 hex digits of its sha256."""
     body = table_bytes(table)
     storage.write_bytes(uri, body)
     return hashlib.sha256(body).hexdigest()[:16]
@@ -79,13 +80,13 @@ def _write_split(uri: str, table: pa.Table) -> str:
 def freeze_test_set(cfg: TrainConfig, table: pa.Table, lineage: list[dict]) -> dict:
     """Freeze a new held-out test set version from ``table`` (groups hashed below test_fraction)."""
     keys = table[cfg.split_key].cast(pa.string())
-    test = table.filter(pa.array(_buckets(keys) < cfg.test_fraction))
+    test = table.filter(pa.array(buckets(keys) < cfg.test_fraction))
     if test.num_rows == 0:
         raise ConfigError("test split is empty: need more labelled rows or a larger test_fraction")
     sha = hashlib.sha256(table_bytes(test.sort_by("text_hash"))).hexdigest()[:12]
     version = f"ts-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha}"
     base = storage.join(cfg.registry, "testsets", version)
-    _write_split(storage.join(base, "test.parquet"), test)
+    write_split(storage.join(base, "test.parquet"), test)
     manifest = {"version": version, "rows": test.num_rows, "split_key": cfg.split_key, "labels": list(cfg.labels),
                 "sha": sha, "partitions": lineage, "created_at": datetime.now(UTC).isoformat()}
     storage.write_bytes(storage.join(base, "manifest.json"), json.dumps(manifest, indent=1).encode())
@@ -125,7 +126,7 @@ def prepare(cfg: TrainConfig) -> dict:
     held_text = pc.is_in(table["text_hash"], test["text_hash"])
     pool = table.filter(pc.invert(pc.or_(held_groups, held_text)))
     keys = pool[cfg.split_key].cast(pa.string())
-    b = _buckets(keys)
+    b = buckets(keys)
     # Re-scale so val takes val_fraction of what is left after test, whatever the test buckets were.
     is_val = (b >= cfg.test_fraction) & (b < cfg.test_fraction + cfg.val_fraction * (1 - cfg.test_fraction))
     is_val |= b < cfg.test_fraction  # groups new since the freeze that hash into the test range
@@ -136,7 +137,7 @@ def prepare(cfg: TrainConfig) -> dict:
     if train.num_rows == 0 or val.num_rows == 0:
         raise ConfigError(f"not enough labelled data: train={train.num_rows} val={val.num_rows}")
     base = storage.join(cfg.work, "data")
-    shas = {name: _write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("val", val))}
+    shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("val", val))}
     manifest = {
         "train_uri": storage.join(base, "train.parquet"), "val_uri": storage.join(base, "val.parquet"),
         "test_uri": ts["uri"], "test_set_version": ts["version"],

@@ -98,32 +98,34 @@ def airflow_env(cfg: PlatformConfig) -> dict[str, str]:
     return {**env, **{k: str(v) for k, v in cfg.extra_env.items()}}
 
 
-def ensure_database(db_url: str) -> None:
-    """CREATE DATABASE for the metadata DB when it does not exist (PostgreSQL only)."""
+def _admin_sql(db_url: str, statements) -> None:
+    """Run ``statements(cursor, db_name)`` on the server's ``postgres`` database (CREATE/DROP DATABASE
+    cannot run inside the database itself, nor in a transaction)."""
     import psycopg2
 
     u = urlsplit(db_url.replace("+psycopg2", ""))
-    name = u.path.lstrip("/")
     conn = psycopg2.connect(host=u.hostname or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
                             password=u.password, dbname="postgres")
     conn.autocommit = True
-    with conn.cursor() as cur:
+    try:
+        with conn.cursor() as cur:
+            statements(cur, u.path.lstrip("/"))
+    finally:
+        conn.close()
+
+
+def ensure_database(db_url: str) -> None:
+    """CREATE DATABASE for the metadata DB when it does not exist (PostgreSQL only)."""
+    def create(cur, name):
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if cur.fetchone() is None:
             cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
+
+    _admin_sql(db_url, create)
 
 
 def drop_database(db_url: str) -> None:
-    import psycopg2
-
-    u = urlsplit(db_url.replace("+psycopg2", ""))
-    conn = psycopg2.connect(host=u.hostname or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-                            password=u.password, dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{u.path.lstrip("/")}" WITH (FORCE)')
-    conn.close()
+    _admin_sql(db_url, lambda cur, name: cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 class Platform:
@@ -194,8 +196,8 @@ class Platform:
         raise RuntimeError(f"platform not healthy after {timeout}s: {last}")
 
     def stop(self) -> None:
-        for name in list(self.procs):
-            p = self.procs[name]
+        # Signal whole process groups: task processes started by LocalExecutor/Celery live in them.
+        for p in self.procs.values():
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
         for name, p in list(self.procs.items()):
@@ -205,7 +207,6 @@ class Platform:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
             self.procs.pop(name)
-        # Task processes started by LocalExecutor/Celery live in the components' process groups.
         for f in os.listdir(os.path.join(self.cfg.home, "run")):
             os.remove(os.path.join(self.cfg.home, "run", f))
 
