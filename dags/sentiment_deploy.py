@@ -10,19 +10,24 @@ the previous version serving. A failed parity check or smoke test fails the run 
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Param, dag, get_current_context, task
 
-from ugc.dag_defaults import default_args
+from ops import dagkit
+from serving.config import DeployConfig
+from ugc import assets, registry, settings
 
-_ROOT = Path(__file__).resolve().parents[1]
-SENTIMENT_PRODUCTION = Asset("sentiment_model_production")
-SENTIMENT_SERVING = Asset("sentiment_serving")
+SENTIMENT_PRODUCTION = dagkit.asset(assets.SENTIMENT_PRODUCTION)
+SENTIMENT_SERVING = dagkit.asset(assets.SENTIMENT_SERVING)
+
+PARAMS = {
+    **dagkit.params(DeployConfig, ["registry_uri", "repo_uri", "triton_url", "target"], {
+        "registry_uri": settings.REGISTRY_URI.get(registry.registry_uri(settings.LAKE_URI.get(), "sentiment")),
+        "repo_uri": settings.MODEL_REPOSITORY.get(), "triton_url": settings.TRITON_GRPC_URL.get("")}),
+    "version": Param(None, type=["null", "string"], description="registry version; default: the promoted one"),
+}
 
 
 @dag(
@@ -31,35 +36,25 @@ SENTIMENT_SERVING = Asset("sentiment_serving")
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # two deploys must not interleave their publish/load/rollback
-    default_args=default_args(retries=0),
+    default_args=dagkit.default_args(retries=0),
     dagrun_timeout=timedelta(hours=1),
     tags=["ugc", "serving", "triton"],
-    params={
-        "registry_uri": Param(os.environ.get("UGC_REGISTRY_URI", str(_ROOT / "data" / "lake" / "registry" / "sentiment")),
-                              type="string"),
-        "repo_uri": Param(os.environ.get("UGC_MODEL_REPOSITORY", str(_ROOT / "model_repository")), type="string",
-                          description="Triton model repository (directory or s3://)"),
-        "triton_url": Param(os.environ.get("UGC_TRITON_GRPC_URL", ""), type="string",
-                            description="host:port of Triton's gRPC endpoint; empty = publish without loading"),
-        "target": Param("cpu", enum=["cpu", "gpu"]),
-        "version": Param(None, type=["null", "string"], description="registry version; default: the promoted one"),
-    },
+    params=PARAMS,
     doc_md=__doc__,
 )
 def sentiment_deploy():
     @task(execution_timeout=timedelta(minutes=30), outlets=[SENTIMENT_SERVING])
     def deploy(params=None, triggering_asset_events=None) -> dict:
-        from serving.deploy import DeployConfig, DeployError, deploy
         from serving.export import ParityError
-        from training.registry import RegistryError
+        from serving.rollout import DeployError
+        from serving.sentiment_deploy import deploy
+        from ugc.errors import ConfigError
+        from ugc.registry import RegistryError
 
         events = [e for evs in (triggering_asset_events or {}).values() for e in evs]
         version = params["version"] or (events[-1].extra.get("version") if events else None)
-        cfg = DeployConfig(params["registry_uri"], params["repo_uri"], params["triton_url"], params["target"])
-        try:
-            result = deploy(cfg, version)
-        except (DeployError, ParityError, RegistryError) as e:
-            raise AirflowFailException(str(e)) from e
+        with dagkit.non_retryable(DeployError, ParityError, RegistryError, ConfigError):
+            result = deploy(dagkit.build_config(DeployConfig, params), version)
         get_current_context()["outlet_events"][SENTIMENT_SERVING].extra = {
             k: result[k] for k in ("registry_version", "triton_version", "loaded")}
         return {k: v for k, v in result.items() if k != "parity"} | {"parity_max_abs_diff": result["parity"]["max_abs_diff"]}

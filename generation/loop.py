@@ -9,8 +9,9 @@ import time
 
 import pyarrow as pa
 
-from generation import metrics, textgen
+from generation import metrics
 from generation.config import GenConfig
+from ugc import textgen
 
 log = logging.getLogger(__name__)
 IGNORE = -100

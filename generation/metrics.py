@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 
-from generation import safety
+from ugc import safety
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+", re.UNICODE)
 

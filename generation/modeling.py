@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
+from ugc import settings
 from ugc.errors import ConfigError
 
 # name -> (python package, file inside it, notes recorded with every model trained from it)
@@ -23,7 +24,7 @@ TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 256, "vocab_size
 
 
 def _cache_dir() -> str:
-    return os.environ.get("UGC_MODEL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ugc-mlops")
+    return settings.MODEL_CACHE.get()
 
 
 def resolve_base_model(name: str) -> tuple[str, dict]:

@@ -24,25 +24,18 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from generation import safety
 from generation.config import GenConfig
-from ingestion import lake
-from training.data import buckets, read_split, write_split
-from ugc import storage
+from ugc import lake, safety, storage
 from ugc.errors import ConfigError
+from ugc.splits import buckets, read_split, write_split
+from ugc.vocab import EN_TAGS, PLACEHOLDER_RE, STOP_EN, STOP_ZH_CHARS, STOP_ZH_WORDS
 
 _SALT = "ugc-generation-split-v1"
 TEST_FRACTION = 0.1
 COLUMNS = ["post_id", "text", "lang", "label", "parent_id"]
 # Day-unique ids ("#2331700012", "2331700012楼") and ingest placeholders carry no content to imitate.
 _ID = re.compile(r"\s*(?:#\d{5,}|\d{5,}楼)")
-_PLACEHOLDER = re.compile(r"\[(?:URL|EMAIL|PHONE)\]")
-_ZH_STOP2 = ("这个", "那个", "真的", "非常", "但是", "虽然", "还是", "就是", "什么", "我们", "你们", "大家", "觉得",
-             "一下", "一个", "已经", "可以", "说实话", "救命", "哈哈")
-_ZH_STOP1 = set("的了是很太都也就还吗呢吧啊我你他她它又再在和与把被给让")
-_EN_STOP = set("the and this that with for are was were but not you your its it's have has had just really "
-               "very all been out get got what some say others which".split())
-_EN_TAGS = {"lol", "tbh", "fr", "imo", "ngl"}
+_PLACEHOLDER = re.compile(PLACEHOLDER_RE)
 
 
 def _strip_ids(text: str) -> str:
@@ -54,12 +47,12 @@ def keywords(text: str, k: int = 3) -> list[str]:
     out = []
     for run in re.findall(r"[A-Za-z][A-Za-z'\-]{2,}|[\u4e00-\u9fff]+", text):
         if run.isascii():
-            if run.lower() not in _EN_STOP | _EN_TAGS:
+            if run.lower() not in STOP_EN | EN_TAGS:
                 out.append(run)  # as written: brand names keep their capitals
             continue
-        for w in _ZH_STOP2:
+        for w in STOP_ZH_WORDS:
             run = run.replace(w, " ")
-        out += [c for c in re.split("[" + "".join(_ZH_STOP1) + r"\s]+", run) if 2 <= len(c) <= 4]
+        out += [c for c in re.split("[" + "".join(sorted(STOP_ZH_CHARS)) + r"\s]+", run) if 2 <= len(c) <= 4]
     return list(dict.fromkeys(out))[:k]
 
 
@@ -67,7 +60,7 @@ def plain(text: str) -> str:
     """Without emoji/symbols, #tags, @mentions and repeated punctuation."""
     t = "".join(c for c in text if unicodedata.category(c) not in ("So", "Sk", "Cs") and c != "\ufe0f")
     t = re.sub(r"[#@]\w+", " ", t)
-    t = re.sub(r"\b(?:" + "|".join(_EN_TAGS) + r")\b", " ", t)
+    t = re.sub(r"\b(?:" + "|".join(sorted(EN_TAGS)) + r")\b", " ", t)
     t = re.sub(r"([!?！？。.,，])\1+", r"\1", t)
     return " ".join(t.split()).strip(" ,，")
 

@@ -5,28 +5,24 @@
     gate_candidate(cfg, version)       -> decision vs production on the candidate's held-out pairs
     promote_candidate(cfg, gate_uri)   -> new registry index (atomic switch)
 
-CLI: ``python -m generation.pipeline --lake L [--base-model smollm2-135m] [--method lora] [--max-steps N]``
+CLI: ``ugc train-generator --lake L [--set base_model=smollm2-135m] [--set method=lora] [--set max_steps=N]``
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import sys
 import tempfile
-from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from generation import metrics, pairs, textgen
-from generation.config import TASKS, GenConfig, load
-from training import registry
-from training.data import read_split
-from ugc import storage
-from ugc.errors import ConfigError, GateFailed
+from generation import metrics, pairs
+from generation.config import GenConfig
+from ugc import lifecycle, registry, storage, textgen
+from ugc.lifecycle import Check
+from ugc.splits import read_split
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +86,7 @@ def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
     model = model.cpu()
     after = _evaluate(model, tok, test, cfg)
     log.info("fine-tuned perplexity %.3f (base %.3f)", after["perplexity"], before["perplexity"])
-    version = f"g{datetime.now(UTC):%Y%m%dT%H%M%S}-{manifest['snapshot_id'][:8]}"
+    version = registry.new_version("g", manifest["snapshot_id"])
     lineage = {"data_snapshot_id": manifest["snapshot_id"], "partitions": manifest["partitions"],
                "pairs_manifest_uri": manifest_uri, "rows": manifest["rows"], "base_model": notes,
                "code_version": registry.code_version(), "run_id": cfg.run_id}
@@ -138,19 +134,13 @@ def _champion_perplexity(cfg: GenConfig, champion: dict, challenger: dict) -> fl
 
 def decide(gate, challenger: dict, champion_ppl: float | None) -> dict:
     t = challenger["test"]
-    checks = {"beats_base": (t["perplexity"] <= t["base_perplexity"] * gate.max_base_ppl_ratio, t["perplexity"],
-                             t["base_perplexity"] * gate.max_base_ppl_ratio, "<="),
-              "max_repetition": (t["repetition"] <= gate.max_repetition, t["repetition"], gate.max_repetition, "<="),
-              "min_distinct_2": (t["distinct_2"] >= gate.min_distinct_2, t["distinct_2"], gate.min_distinct_2, ">="),
-              "max_safety_hit_rate": (t["safety_hit_rate"] <= gate.max_safety_hit_rate, t["safety_hit_rate"],
-                                      gate.max_safety_hit_rate, "<=")}
+    checks = [Check("beats_base", t["perplexity"], t["base_perplexity"] * gate.max_base_ppl_ratio, "<="),
+              Check("max_repetition", t["repetition"], gate.max_repetition, "<="),
+              Check("min_distinct_2", t["distinct_2"], gate.min_distinct_2, ">="),
+              Check("max_safety_hit_rate", t["safety_hit_rate"], gate.max_safety_hit_rate, "<=")]
     if champion_ppl is not None:
-        need = champion_ppl * (1 - gate.margin)
-        checks["beats_champion"] = (t["perplexity"] <= need, t["perplexity"], need, "<=")
-    reasons = [f"{k}: {v:.4f} must be {op} {lim:.4f}" for k, (ok, v, lim, op) in checks.items() if not ok]
-    return {"promote": not reasons, "reasons": reasons, "champion_perplexity": champion_ppl,
-            "challenger_perplexity": t["perplexity"],
-            "checks": {k: {"passed": ok, "value": v, "limit": lim} for k, (ok, v, lim, _) in checks.items()}}
+        checks.append(Check("beats_champion", t["perplexity"], champion_ppl * (1 - gate.margin), "<="))
+    return lifecycle.decide(checks, champion_perplexity=champion_ppl, challenger_perplexity=t["perplexity"])
 
 
 def gate_candidate(cfg: GenConfig, version: str) -> dict:
@@ -158,55 +148,8 @@ def gate_candidate(cfg: GenConfig, version: str) -> dict:
     challenger = registry.card(cfg.registry, version)
     champion = registry.production(cfg.registry)
     champ_ppl = _champion_perplexity(cfg, champion, challenger) if champion else None
-    decision = decide(cfg.gate, challenger, champ_ppl)
-    decision.update(version=version, champion=champion["version"] if champion else None, gate=cfg.gate.__dict__)
-    uri = storage.join(cfg.work, "gate.json")
-    storage.write_bytes(uri, json.dumps(decision, indent=1).encode())
-    return {**decision, "decision_uri": uri}
+    return lifecycle.record(cfg, decide(cfg.gate, challenger, champ_ppl), version, champion, cfg.gate)
 
 
 def promote_candidate(cfg: GenConfig, decision_uri: str) -> dict:
-    decision = json.loads(storage.read_bytes(decision_uri))
-    if not decision["promote"]:
-        raise GateFailed("challenger rejected: " + "; ".join(decision["reasons"]))
-    index = registry.promote(cfg.registry, decision["version"], expected_current=decision["champion"],
-                             reason=f"gate passed: perplexity {decision['challenger_perplexity']:.3f}")
-    return {"production": index["production"], "previous": decision["champion"]}
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ugc train-generator", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", help="JSON file of GenConfig keys")
-    ap.add_argument("--lake")
-    ap.add_argument("--registry")
-    ap.add_argument("--base-model")
-    ap.add_argument("--method", choices=("lora", "full"))
-    ap.add_argument("--tasks", help=f"comma-separated subset of {','.join(TASKS)}")
-    for k in ("epochs", "max-steps", "batch-size", "max-pairs-per-task", "eval-pairs", "lora-r", "num-threads"):
-        ap.add_argument(f"--{k}", type=int)
-    ap.add_argument("--lr", type=float)
-    ap.add_argument("--run-id")
-    ap.add_argument("--no-promote", action="store_true", help="register and gate only")
-    a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    over = {"lake_uri": a.lake, "registry_uri": a.registry, "base_model": a.base_model, "method": a.method,
-            "tasks": a.tasks, "lr": a.lr, "run_id": a.run_id,
-            **{k.replace("-", "_"): getattr(a, k.replace("-", "_")) for k in
-               ("epochs", "max-steps", "batch-size", "max-pairs-per-task", "eval-pairs", "lora-r", "num-threads")}}
-    try:
-        cfg = load(a.config, over)
-        prep = prepare_pairs(cfg)
-        cand = train_candidate(cfg, prep["manifest_uri"])
-        decision = gate_candidate(cfg, cand["version"])
-        out = {"pairs": prep, "candidate": cand, "gate": {k: decision[k] for k in ("promote", "reasons")}}
-        if decision["promote"] and not a.no_promote:
-            out["promoted"] = promote_candidate(cfg, decision["decision_uri"])
-    except (ConfigError, registry.RegistryError) as e:
-        print(f"train-generator: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(out, indent=1, ensure_ascii=False, default=str))
-    return 0 if decision["promote"] else 3
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return lifecycle.promote(cfg, decision_uri, "gate passed: perplexity {challenger_perplexity:.3f}")

@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ugc import vocab
+
 # Invisible format characters (zero-width space/non-joiner, bidi controls, word joiner, BOM,
 # soft hyphen). U+200D (zero-width joiner) is handled apart: it glues emoji sequences (👨‍👩‍👧).
 _FORMAT = r"[\x{AD}\x{180E}\x{200B}\x{200C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{FEFF}]"
@@ -22,21 +24,6 @@ _ZWJ_BAD_AFTER = r"\x{200D}([^\p{So}]|$)"
 _CONTROL = r"[\p{Cc}\x{2028}\x{2029}\x{85}]"
 _ODD_SPACE = r"\s\s|^\s|\s$|[\t\n\r\f\v]"
 _NEEDS_NFKC = r"[\x{A0}-\x{2FF}\x{2000}-\x{2BFF}\x{3000}\x{3200}-\x{33FF}\x{F900}-\x{FAFF}\x{FE30}-\x{FFEF}\x{1D400}-\x{1D7FF}]"
-
-URL_RE = r"(?i)(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"
-EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
-# Chinese mobiles (optionally +86), international numbers with '+', and NANP (xxx) xxx-xxxx.
-# RE2 has no look-around, so the non-digit boundaries are captured and written back.
-PHONE_RE = (
-    r"(^|[^\d+])("
-    r"(?:\+?86[\- ]?)?1[3-9]\d(?:[\- ]?\d{4}){2}"
-    r"|\+\d{1,3}[\- ]?\(?\d{1,4}\)?(?:[\- ]?\d{2,4}){2,4}"
-    r"|\(?\d{3}\)?[\- .]\d{3}[\- .]\d{4}"
-    r")(\D|$)"
-)
-_PII_HINT = r"@|://|www\.|\d{7}|\d{3}[\- .]\d{3}"
-PLACEHOLDERS = {"url": "[URL]", "email": "[EMAIL]", "phone": "[PHONE]"}
-
 
 def _where(mask: pa.Array, fn, arr: pa.Array) -> pa.Array:
     """Apply fn only to rows where mask is true (fn is an expensive string kernel)."""
@@ -70,23 +57,24 @@ def normalize_text(text: pa.Array) -> pa.Array:
 
 
 def _placeholder_count(arr: pa.Array) -> np.ndarray:
-    return sum(pc.count_substring(arr, p).to_numpy(zero_copy_only=False) for p in PLACEHOLDERS.values())
+    return sum(pc.count_substring(arr, p.placeholder).to_numpy(zero_copy_only=False) for p in vocab.PII)
 
 
 def redact_pii(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Replace URLs, emails and phone numbers with placeholder tokens; return (text, count per row)."""
+    """Replace PII (ugc.vocab.PII: URLs, e-mails, id numbers, phones) with placeholder tokens; return
+    (text, count per row)."""
     count = pa.array(np.zeros(len(text), dtype=np.int32))
-    hint = pc.fill_null(pc.match_substring_regex(text, _PII_HINT), False)
+    hint = pc.fill_null(pc.match_substring_regex(text, vocab.PII_HINT), False)
     if not pc.any(hint).as_py():
         return text, count
     idx = pc.indices_nonzero(hint)
     sub = text.take(idx)
     before = _placeholder_count(sub)
-    for pattern, repl in ((URL_RE, PLACEHOLDERS["url"]), (EMAIL_RE, PLACEHOLDERS["email"])):
-        sub = pc.replace_substring_regex(sub, pattern, repl)
-    # Two passes: the captured trailing boundary of one phone can be the leading one of the next.
-    for _ in range(2):
-        sub = pc.replace_substring_regex(sub, PHONE_RE, r"\1" + PLACEHOLDERS["phone"] + r"\3")
+    for p in vocab.PII:
+        # Bounded patterns run twice: the captured trailing boundary of one match can be the leading one
+        # of the next (RE2 has no look-around).
+        for _ in range(2 if p.before or p.after else 1):
+            sub = pc.replace_substring_regex(sub, p.re2, p.re2_replacement)
     # Count what was actually written (regex counts and replaces disagree on adjacent matches).
     counts = np.zeros(len(text), dtype=np.int32)
     counts[idx.to_numpy()] = _placeholder_count(sub) - before
@@ -114,7 +102,7 @@ def detect_lang(text: pa.Array, pii_placeholders: pa.Array | None = None) -> pa.
     arr = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     if pii_placeholders is not None:  # placeholder tokens are Latin letters, not language
         arr = _where(pc.greater(pii_placeholders, 0),
-                     lambda a: pc.replace_substring_regex(a, r"\[(?:URL|EMAIL|PHONE)\]", ""), arr)
+                     lambda a: pc.replace_substring_regex(a, vocab.PLACEHOLDER_RE, ""), arr)
     arr = arr.cast(pa.large_string()) if arr.type == pa.string() else arr
     n = len(arr)
     if n == 0:

@@ -7,60 +7,18 @@ Every input row ends up either in the partition or in quarantine with a reason:
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion import clean, lake, sources
+from ingestion import clean, sources
 from ingestion import schema as S
-from ugc.errors import ConfigError  # re-exported: DAGs import it from here
-
-__all__ = ["ConfigError", "IngestConfig", "ingest_day"]
-
-
-
-
-@dataclass(frozen=True)
-class IngestConfig:
-    lake_uri: str
-    day: date
-    max_text_bytes: int = 8192
-    dedupe_lookback_days: int = 7
-    # Short texts ("好", "lol") repeat legitimately; only longer ones count as copypasta.
-    text_dedupe_min_chars: int = 10
-    author_salt: str = ""
-    workers: int = 2
-
-    @classmethod
-    def from_dict(cls, d: dict) -> IngestConfig:
-        """Build from Params/CLI/env values with clear errors for bad ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"unknown ingest config keys: {sorted(unknown)}")
-        d = dict(d)
-        if not d.get("lake_uri"):
-            raise ConfigError("lake_uri is required")
-        try:
-            d["day"] = d["day"] if isinstance(d.get("day"), date) else date.fromisoformat(str(d.get("day")))
-        except ValueError as e:
-            raise ConfigError(f"day must be YYYY-MM-DD, got {d.get('day')!r}") from e
-        for k in ("max_text_bytes", "dedupe_lookback_days", "text_dedupe_min_chars", "workers"):
-            if k in d:
-                try:
-                    d[k] = int(d[k])
-                except (TypeError, ValueError) as e:
-                    raise ConfigError(f"{k} must be an integer, got {d[k]!r}") from e
-                if d[k] < (1 if k in ("max_text_bytes", "workers") else 0):
-                    raise ConfigError(f"{k} out of range: {d[k]}")
-        d.setdefault("author_salt", os.environ.get("UGC_AUTHOR_SALT", ""))
-        return cls(**d)
+from ingestion.config import IngestConfig
+from ugc import lake
 
 
 def _first_reason(reason: np.ndarray, mask, label: str) -> None:
@@ -89,7 +47,7 @@ def _prior_keys(cfg: IngestConfig) -> tuple[pa.Array, np.ndarray]:
 
 
 _PREPARED = pa.schema(
-    [f.with_nullable(True) for f in S.POST_SCHEMA if f.name != "author_id"]
+    [f.with_nullable(True) for f in lake.POST_SCHEMA if f.name != "author_id"]
     + [pa.field("author_raw", pa.string()), pa.field("_row", pa.int64()), pa.field("_reason", pa.string())]
 )
 
@@ -182,7 +140,7 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     # Output order = dedupe priority order (created_at, file, row): deterministic for reruns.
     kept = cand.filter(pa.array(~(dup_id | dup_text)))
     out = kept.append_column("author_id", clean.hash_ids(kept["author_raw"].combine_chunks(), cfg.author_salt))
-    out = out.select(list(S.POST_COLUMNS))
+    out = out.select(list(lake.POST_COLUMNS))
 
     quarantined += _row_quarantine(table, reason)
     counts = Counter(r["reason"] for r in quarantined)
@@ -196,8 +154,7 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
         "pii_redacted": int(pc.sum(out["pii_count"]).as_py() or 0),
         "lang": {v["values"]: v["counts"] for v in pc.value_counts(out["lang"]).to_pylist()},
         "quarantine_uri": qa_uri,
-        "config": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(cfg).items()
-                   if k != "author_salt"},
+        "config": cfg.to_dict(),  # the salt is excluded: it must never reach the lake
     }
     manifest = lake.write_partition(cfg.lake_uri, cfg.day, out, {"ingest": summary, "inputs": inputs})
     summary["partition_uri"] = lake.partition_uri(cfg.lake_uri, cfg.day)

@@ -1,11 +1,7 @@
-"""The canonical post schema every lake partition follows, and the input field aliases."""
+"""What landing drops may look like: input field aliases per platform export, label spellings, and the
+quarantine reasons. (The canonical schema they are turned into is ``ugc.lake.POST_SCHEMA``.)"""
 
 from __future__ import annotations
-
-import pyarrow as pa
-
-LABELS = ("negative", "neutral", "positive")
-LANGS = ("zh", "en", "other")
 
 # Label spellings seen in landing drops, mapped to the canonical three classes.
 LABEL_ALIASES = {
@@ -26,22 +22,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("post_id", "platform", "author_id", "text", "created_at")
 
-POST_SCHEMA = pa.schema(
-    [
-        pa.field("post_id", pa.string(), nullable=False),
-        pa.field("platform", pa.string(), nullable=False),
-        pa.field("author_id", pa.string(), nullable=False),  # salted sha256, never the raw id
-        pa.field("text", pa.string(), nullable=False),  # cleaned + PII-redacted
-        pa.field("lang", pa.string(), nullable=False),
-        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("parent_id", pa.string()),
-        pa.field("label", pa.string()),
-        pa.field("source_file", pa.string(), nullable=False),
-        pa.field("text_hash", pa.uint64(), nullable=False),  # hash of casefolded cleaned text
-        pa.field("pii_count", pa.int32(), nullable=False),
-    ]
-)
-POST_COLUMNS = tuple(POST_SCHEMA.names)
 
 # Quarantine reasons (stable strings: dashboards and tests key on them).
 R_MALFORMED_JSON = "malformed_json"

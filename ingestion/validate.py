@@ -11,16 +11,14 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingestion import lake
-from ingestion.schema import LABELS, LANGS, POST_COLUMNS
-from ugc import storage
+from ingestion.config import ValidateConfig
+from ugc import lake, storage
+from ugc.vocab import LABELS, LANGS
 
 log = logging.getLogger(__name__)
-KNOWN_PLATFORMS = ("weibo", "douyin", "xiaohongshu", "bilibili", "twitter", "reddit")
 
 
 class ValidationFailed(RuntimeError):
@@ -29,16 +27,6 @@ class ValidationFailed(RuntimeError):
     def __init__(self, message: str, summary: dict):
         super().__init__(message)
         self.summary = summary
-
-
-@dataclass(frozen=True)
-class ValidateConfig:
-    day: date
-    max_text_chars: int = 8192
-    min_rows: int = 1
-    known_platforms: tuple[str, ...] = KNOWN_PLATFORMS
-    max_other_lang_share: float = 0.2
-    build_docs: bool = True
 
 
 def _quiet_gx():
@@ -57,7 +45,7 @@ def build_suite(gx, cfg: ValidateConfig):
     start = datetime(cfg.day.year, cfg.day.month, cfg.day.day, tzinfo=UTC)
     suite = gx.ExpectationSuite(name=f"ugc_posts_{cfg.day.isoformat()}")
     for exp in [
-        E.ExpectTableColumnsToMatchSet(column_set=list(POST_COLUMNS), exact_match=True),
+        E.ExpectTableColumnsToMatchSet(column_set=list(lake.POST_COLUMNS), exact_match=True),
         E.ExpectTableRowCountToBeBetween(min_value=cfg.min_rows),
         *[E.ExpectColumnValuesToNotBeNull(column=c) for c in
           ("post_id", "platform", "author_id", "text", "lang", "created_at", "text_hash")],

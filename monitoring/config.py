@@ -1,12 +1,14 @@
-"""Nightly report configuration: one validated dataclass for CLI, pytest and Airflow."""
+"""Nightly report configuration: one validated model for CLI, pytest and Airflow."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from datetime import date
+from typing import Annotated, Literal
 
-from ugc import storage
-from ugc.errors import ConfigError
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from ugc import registry, settings, storage
+from ugc.config import Config, check_day
 
 # metric -> (warn, fail). "higher is worse" for every metric listed, so one comparison decides.
 DEFAULT_THRESHOLDS = {
@@ -23,35 +25,59 @@ DEFAULT_THRESHOLDS = {
 }
 
 
-@dataclass(frozen=True)
-class ReportConfig:
-    lake_uri: str
-    day: str  # YYYY-MM-DD: the partition reported on
-    registry_uri: str = ""  # default {lake}/registry/sentiment
-    reports_uri: str = ""  # default {lake}/reports
-    scoring: str = "triton"  # "triton" (gRPC) or "inprocess" (torch, only when configured)
-    triton_url: str = "127.0.0.1:8001"
-    triton_model: str = "sentiment"
-    batch_size: int = 64
-    timeout_s: float = 30.0
-    baseline_days: int = 7  # trailing days for spike detection and hot topics
-    min_baseline_days: int = 3
-    spike_z: float = 3.0
-    spike_min_delta: float = 0.05  # and the negative share must rise by at least this much
-    top_negative: int = 20
-    top_topics: int = 20
-    hot_topic_z: float = 4.0  # Poisson z over the baseline for a term to count as hot
-    topic_keep: int = 20000  # terms kept per day as tomorrow's baseline
-    reference_sample: int = 2000
-    current_sample: int = 2000
-    embedding_sample: int = 400  # per side, for MMD and the domain classifier
-    permutations: int = 200
-    seed: int = 0
-    thresholds: dict = field(default_factory=dict)  # overrides of DEFAULT_THRESHOLDS
+class ReportConfig(Config):
+    what = "report"
+
+    lake_uri: str = Field(description="lake root (local path or s3://)")
+    day: Annotated[str, AfterValidator(check_day)] = Field(description="YYYY-MM-DD: the partition reported on")
+    registry_uri: str = Field("", description="default {lake}/registry/sentiment")
+    reports_uri: str = Field("", description="default {lake}/reports")
+    scoring: Literal["triton", "inprocess"] = Field(
+        "triton", description="triton: the served model over gRPC; inprocess (torch) only when configured")
+    triton_url: str = Field(default_factory=settings.TRITON_GRPC_URL.get, description="Triton gRPC host:port")
+    triton_model: str = Field("sentiment", description="the served ensemble's name")
+    batch_size: int = Field(64, ge=1, description="texts per gRPC request")
+    timeout_s: float = Field(30.0, gt=0, description="per request")
+    baseline_days: int = Field(7, ge=1, le=90, description="trailing days for spike detection and hot topics")
+    min_baseline_days: int = Field(3, ge=1, description="no spike is called on less history")
+    spike_z: float = Field(3.0, gt=0, description="z of today's negative share over the baseline")
+    spike_min_delta: float = Field(0.05, ge=0, le=1, description="and the negative share must rise by at least this")
+    top_negative: int = Field(20, ge=1, description="most negative posts listed")
+    top_topics: int = Field(20, ge=1, description="hot topics listed")
+    hot_topic_z: float = Field(4.0, gt=0, description="two-proportion z over the baseline for a term to be hot")
+    topic_keep: int = Field(20000, ge=1, description="terms kept per day as tomorrow's baseline")
+    reference_sample: int = Field(2000, ge=1, description="training rows profiled once per model version")
+    current_sample: int = Field(2000, ge=1, description="today's rows for text statistics")
+    embedding_sample: int = Field(400, ge=10, description="per side, for MMD and the domain classifier")
+    permutations: int = Field(200, ge=1, description="of the MMD permutation test")
+    seed: int = Field(0, description="samples and permutations")
+    thresholds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description=f"[warn, fail] overrides of {sorted(DEFAULT_THRESHOLDS)}")
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _day(cls, v):
+        return str(v)[:10]  # a logical date or datetime names its day
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, v):
+        for k, (warn, fail) in v.items():
+            if k not in DEFAULT_THRESHOLDS:
+                raise ValueError(f"has unknown drift metric {k!r}; known: {sorted(DEFAULT_THRESHOLDS)}")
+            if warn > fail:
+                raise ValueError(f"{k} must be [warn, fail] with warn <= fail, got {[warn, fail]}")
+        return v
+
+    @model_validator(mode="after")
+    def _baseline(self):
+        if self.min_baseline_days > self.baseline_days:
+            raise ValueError("min_baseline_days must be in [1, baseline_days]")
+        return self
 
     @property
     def registry(self) -> str:
-        return self.registry_uri or storage.join(self.lake_uri, "registry", "sentiment")
+        return self.registry_uri or registry.registry_uri(self.lake_uri, "sentiment")
 
     @property
     def reports(self) -> str:
@@ -63,51 +89,3 @@ class ReportConfig:
 
     def threshold(self, metric: str) -> tuple[float, float]:
         return tuple(self.thresholds.get(metric, DEFAULT_THRESHOLDS[metric]))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ReportConfig:
-        """Build from Params/CLI with clear errors; unknown keys are rejected, not ignored."""
-        d = {k: v for k, v in dict(d).items() if v is not None and v != ""}
-        types = {f.name: f.type for f in fields(cls)}
-        unknown = set(d) - set(types)
-        if unknown:
-            raise ConfigError(f"unknown report config keys: {sorted(unknown)}")
-        for k in ("lake_uri", "day"):
-            if not d.get(k):
-                raise ConfigError(f"{k} is required")
-        d["day"] = str(d["day"])[:10]
-        for k, v in list(d.items()):
-            try:
-                if types[k] == "int":
-                    d[k] = int(v)
-                elif types[k] == "float":
-                    d[k] = float(v)
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"{k} must be {types[k]}, got {v!r}") from e
-        cfg = cls(**d)
-        cfg._check()
-        return cfg
-
-    def _check(self) -> None:
-        try:
-            date.fromisoformat(self.day)
-        except ValueError as e:
-            raise ConfigError(f"day must be YYYY-MM-DD, got {self.day!r}") from e
-        if self.scoring not in ("triton", "inprocess"):
-            raise ConfigError(f"scoring must be 'triton' or 'inprocess', got {self.scoring!r}")
-        for k in ("batch_size", "baseline_days", "top_negative", "top_topics", "topic_keep", "reference_sample",
-                  "current_sample", "permutations"):
-            if getattr(self, k) < 1:
-                raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)}")
-        if self.embedding_sample < 10:
-            raise ConfigError("embedding_sample must be >= 10")
-        if not 1 <= self.min_baseline_days <= self.baseline_days:
-            raise ConfigError("min_baseline_days must be in [1, baseline_days]")
-        for k, v in self.thresholds.items():
-            if k not in DEFAULT_THRESHOLDS:
-                raise ConfigError(f"unknown drift metric {k!r}; known: {sorted(DEFAULT_THRESHOLDS)}")
-            if not (isinstance(v, list | tuple) and len(v) == 2 and float(v[0]) <= float(v[1])):
-                raise ConfigError(f"threshold {k} must be [warn, fail] with warn <= fail, got {v!r}")

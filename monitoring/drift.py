@@ -17,15 +17,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion import lake
 from monitoring import html, stats
 from monitoring.config import ReportConfig
-from monitoring.scoring import day_dir, load_model, local_model_dir, production_card, read_scores
-from training.data import read_split
-from ugc import storage
+from monitoring.scoring import day_dir, production_card, read_scores
+from ugc import lake, registry, storage
+from ugc.inference import embed, load_classifier, predict_probs
+from ugc.splits import read_split
+from ugc.vocab import LANGS
 
 log = logging.getLogger(__name__)
-LANGS = ["zh", "en", "other"]
 SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
 
 
@@ -55,21 +55,6 @@ def unk_rate(tokenizer, texts: list[str], max_length: int) -> float:
     return unk / total if total else 0.0
 
 
-def embed(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled last hidden states of the classifier's encoder: sentence embeddings in its own space."""
-    import torch
-
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
-            hidden = model.base_model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])[0]
-            mask = enc["attention_mask"].unsqueeze(-1).float()
-            out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
-
-
 def _counts(values: pa.Array, cats: list[str]) -> list[int]:
     return stats.category_counts(values.to_pylist(), cats).tolist()
 
@@ -83,21 +68,19 @@ def reference_profile(cfg: ReportConfig, card: dict, model_bundle) -> dict:
         return {**prof, **{k: arrays[k] for k in arrays.files}}
     except FileNotFoundError:
         pass
-    lineage = json.loads(storage.read_bytes(storage.join(cfg.registry, "models", card["version"], "lineage.json")))
+    lineage = registry.lineage(cfg.registry, card["version"])
     manifest = json.loads(storage.read_bytes(lineage["data_manifest_uri"]))
     train = read_split(manifest["train_uri"])
     model, tok, labels, max_length = model_bundle
     sample = _sample(train, cfg.reference_sample, cfg.seed)
     texts = sample["text"].to_pylist()
-    from training.evaluate import predict_probs
-
     probs = predict_probs(model, tok, texts, max_length, 128)
     texts = content_texts(texts)
     emb = embed(model, tok, texts[:cfg.embedding_sample], max_length)
     platforms = sorted(set(train["platform"].to_pylist()))
     prof = {"version": card["version"], "data_snapshot_id": lineage["data_snapshot_id"], "rows": train.num_rows,
             "train_uri": manifest["train_uri"], "labels": labels, "platforms": platforms + ["(other)"],
-            "lang_counts": _counts(train["lang"], LANGS),
+            "lang_counts": _counts(train["lang"], list(LANGS)),
             "platform_counts": _counts(train["platform"], platforms + ["(other)"]),
             "unk_rate": unk_rate(tok, texts, max_length)}
     arrays = {"lengths": pc.utf8_length(train["text"]).to_numpy(zero_copy_only=False), "probs": probs,
@@ -121,7 +104,7 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     drift.json/html and returns status + values."""
     scores, _ = read_scores(cfg, scores_uri=scores_uri)
     card = production_card(cfg)
-    bundle = load_model(local_model_dir(cfg, card["version"]))
+    bundle = load_classifier(registry.fetch_cached(cfg.registry, card["version"]))
     model, tok, labels, max_length = bundle
     ref = reference_profile(cfg, card, bundle)
     cur = lake.read_partition(lake.partition_uri(cfg.lake_uri, cfg.date), columns=["text", "lang", "platform"])
@@ -134,7 +117,7 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     ref_conf, cur_conf = ref["probs"].max(1), cur_probs.max(1)
     ref_pred = np.bincount(ref["probs"].argmax(1), minlength=len(labels))
     cur_pred = np.bincount(cur_probs.argmax(1), minlength=len(labels))
-    cur_lang = _counts(cur["lang"], LANGS)
+    cur_lang = _counts(cur["lang"], list(LANGS))
     emb_cur = embed(model, tok, texts[:cfg.embedding_sample], max_length)
     mmd = stats.mmd2_rbf(ref["embeddings"], emb_cur, permutations=cfg.permutations, seed=cfg.seed)
     edges, ref_len, cur_len = stats.binned_counts(ref["lengths"], lengths, 10)
@@ -164,7 +147,7 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
         "warned": sorted(k for k, m in metrics.items() if m["status"] == "warn"),
         "distributions": {
             "labels": labels, "prediction": {"reference": ref_pred.tolist(), "current": cur_pred.tolist()},
-            "lang": {"categories": LANGS, "reference": list(ref["lang_counts"]), "current": cur_lang},
+            "lang": {"categories": list(LANGS), "reference": list(ref["lang_counts"]), "current": cur_lang},
             "length": {"edges": edges.tolist(), "reference": ref_len.tolist(), "current": cur_len.tolist()},
             "mean_confidence": {"reference": float(ref_conf.mean()), "current": float(cur_conf.mean())}},
         "unk_rate": {"reference": ref["unk_rate"], "current": ref["unk_rate"] + values["unk_rate_delta"]},

@@ -6,22 +6,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion import lake
 from monitoring.config import ReportConfig
-from training import registry
-from ugc import storage
+from ugc import lake, registry, storage
+from ugc.inference import load_classifier, predict_probs
 
 log = logging.getLogger(__name__)
 
@@ -45,33 +41,13 @@ def production_card(cfg: ReportConfig) -> dict:
     return card
 
 
-def local_model_dir(cfg: ReportConfig, version: str) -> str:
-    """The registry version fetched once into a local cache (torch loads from disk)."""
-    cache = os.environ.get("UGC_MODEL_CACHE", os.path.join(tempfile.gettempdir(), "ugc-model-cache"))
-    path = os.path.join(cache, hashlib.sha1(cfg.registry.encode()).hexdigest()[:10], version)
-    if not os.path.exists(os.path.join(path, registry.ARTIFACT)):
-        registry.fetch(cfg.registry, version, path)
-    return path
-
-
-def load_model(model_dir: str):
-    """(model, tokenizer, labels, max_length) of a registered model directory, eval mode, on CPU."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    with open(os.path.join(model_dir, "label_map.json"), encoding="utf-8") as f:
-        label_map = json.load(f)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    return model, AutoTokenizer.from_pretrained(model_dir), label_map["labels"], label_map["max_length"]
-
-
 def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarray, list[str]]:
     """Probabilities for ``texts`` via the configured path, and the label order."""
     if cfg.scoring == "inprocess":
-        from training.evaluate import predict_probs
-
-        model, tok, labels, max_length = load_model(local_model_dir(cfg, version))
+        model, tok, labels, max_length = load_classifier(registry.fetch_cached(cfg.registry, version))
         return predict_probs(model, tok, texts, max_length, cfg.batch_size * 2), labels
-    from serving.client import SentimentClient, ServingUnavailable
+    from ugc.sentiment_client import SentimentClient
+    from ugc.triton_client import ServingUnavailable
 
     try:
         with SentimentClient(cfg.triton_url, cfg.triton_model, cfg.timeout_s, cfg.batch_size) as c:

@@ -12,15 +12,12 @@ import logging
 from datetime import date, timedelta
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion import lake
-from ingestion.clean import redact_pii
 from monitoring import html, stats, topics
 from monitoring.config import ReportConfig
 from monitoring.scoring import day_dir, read_scores
-from ugc import storage
+from ugc import lake, storage, vocab
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +106,9 @@ def sentiment_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
         p_neg = scores["p_negative"].to_numpy()
         idx = np.argsort(-p_neg, kind="stable")[:cfg.top_negative]
         idx = [int(i) for i in idx if pred[i] == "negative"]
-        redacted, _ = redact_pii(pa.array([texts[i].as_py() for i in idx], pa.string()))
         top_neg = [{"post_id": posts["post_id"][i].as_py(), "platform": posts["platform"][i].as_py(),
                     "created_at": posts["created_at"][i].as_py().isoformat(), "p_negative": float(p_neg[i]),
-                    "text": t} for i, t in zip(idx, redacted.to_pylist(), strict=True)]
+                    "text": vocab.redact(texts[i].as_py())[0]} for i in idx]
 
     metrics = {"day": cfg.day, "posts": n, "model_version": meta["model_version"], "scoring": meta["scoring"],
                "counts": counts, "shares": {k: v / n if n else 0.0 for k, v in counts.items()},

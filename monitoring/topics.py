@@ -13,15 +13,11 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import repeat
 
+from ugc.vocab import PLACEHOLDER_RE, STOP_EN, STOP_ZH_CHARS
+
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _WORD = re.compile(r"[a-z][a-z']+")
-_PLACEHOLDER = re.compile(r"\[(?:URL|EMAIL|PHONE)\]")
-STOP_EN = frozenset(
-    "the a an and or but is are was were be been to of in on for with at by it this that i you he she we they "
-    "my your our its me so very really just not no do does did have has had will would can could should about "
-    "as from after before than then there here what which who how all any some more most too also if".split())
-# Particles and function characters that make n-grams without meaning on their own.
-STOP_ZH_CHARS = frozenset("的了吗呢吧啊呀嘛么是在和就都也还又很太这那我你他她它们个")
+_PLACEHOLDER = re.compile(PLACEHOLDER_RE)
 
 
 def terms(text: str, zh_sizes: tuple[int, ...] = (2, 3, 4)) -> set[str]:

@@ -14,7 +14,6 @@ permission to edit the training DAGs. The lake comes from UGC_LAKE_URI.
 from __future__ import annotations
 
 import html
-import os
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.core_api.security import GetUserDep, get_user
@@ -25,18 +24,18 @@ from pydantic import BaseModel
 
 # Every route, the HTML page included, needs an authenticated Airflow user.
 app = FastAPI(title="ugc-mlops platform", dependencies=[Depends(get_user)])
-_TRAINING_DAG = {"sentiment": "sentiment_training", "generator": "generation_training"}
 
 
 def _lake() -> str:
-    lake = os.environ.get("UGC_LAKE_URI")
-    if not lake:
+    from ugc import settings
+
+    if not settings.LAKE_URI.is_set():
         raise HTTPException(503, "UGC_LAKE_URI is not set on the api-server")
-    return lake
+    return settings.LAKE_URI.get()
 
 
 def _summary(model: str) -> dict:
-    from ugc import catalog
+    from ops import catalog
 
     _registry(model)  # 404 for an unknown model
     return catalog.registry_summary(_lake(), model)
@@ -44,10 +43,10 @@ def _summary(model: str) -> dict:
 
 def _registry(model: str) -> str:
     """The model's registry URI (404 for an unknown model), without reading any version."""
-    from ugc import catalog
+    from ugc import registry
 
     try:
-        return catalog.registry_uri(_lake(), model)
+        return registry.registry_uri(_lake(), model)
     except KeyError as e:
         raise HTTPException(404, str(e)) from e
 
@@ -55,7 +54,9 @@ def _registry(model: str) -> str:
 def _may_edit(user, model: str) -> None:
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 
-    if not get_auth_manager().is_authorized_dag(method="PUT", details=DagDetails(id=_TRAINING_DAG[model]), user=user):
+    from ugc.assets import TRAINING_DAG
+
+    if not get_auth_manager().is_authorized_dag(method="PUT", details=DagDetails(id=TRAINING_DAG[model]), user=user):
         raise HTTPException(403, f"{user.get_name()} may not change the {model} registry")
 
 
@@ -76,14 +77,14 @@ def registry_view(model: str) -> dict:
 
 @app.get("/api/reports/latest")
 def reports_latest() -> dict:
-    from ugc import catalog
+    from ops import catalog
 
     return catalog.latest_reports(_lake()) or {"day": None}
 
 
 @app.post("/api/registry/{model}/promote")
 def promote(model: str, body: Promote, user: GetUserDep) -> dict:
-    from training import registry
+    from ugc import registry
 
     reg = _registry(model)
     _may_edit(user, model)
@@ -97,7 +98,7 @@ def promote(model: str, body: Promote, user: GetUserDep) -> dict:
 
 @app.post("/api/registry/{model}/rollback")
 def rollback(model: str, body: Rollback, user: GetUserDep) -> dict:
-    from training import registry
+    from ugc import registry
 
     reg = _registry(model)
     _may_edit(user, model)
@@ -110,10 +111,11 @@ def rollback(model: str, body: Rollback, user: GetUserDep) -> dict:
 
 @app.get("/", response_class=HTMLResponse)
 def page() -> str:
-    from ugc import catalog
+    from ops import catalog
+    from ugc.registry import MODELS
 
     parts = ["<!doctype html><meta charset=utf-8><title>ugc-mlops</title><h1>ugc-mlops models and reports</h1>"]
-    for model in catalog.MODELS:
+    for model in MODELS:
         s = _summary(model)
         parts.append(f"<h2>{model}</h2><p>production: <b>{html.escape(str(s['production']))}</b></p><table border=1>"
                      "<tr><th>version</th><th>production</th><th>test metrics</th></tr>")

@@ -26,14 +26,14 @@ done
 echo "Data Docs: file://$PWD/data/lake/posts/dt=$START/_validation/data_docs/index.html"
 echo "Quarantine: $PWD/data/lake/quarantine/"
 
-# Fine-tune the packaged m3e-small encoder on what was ingested (short: 2 epochs on 3,000 posts) through
-# the sentiment_training DAG: prepare -> train -> gate -> promote.
-echo "== sentiment_training (m3e-small, 2 epochs, 3000 training posts)"
-conf='{"lake_uri": "'"$PWD"'/data/lake", "epochs": 2, "max_train_samples": 3000}'
+# Fine-tune the packaged m3e-small encoder on what was ingested through the sentiment_training DAG
+# (prepare -> train -> gate -> promote), with the named recipe configs/sentiment-demo.toml as the run's conf.
+echo "== sentiment_training (recipe sentiment-demo)"
+conf=$(ugc recipe sentiment-demo --set lake_uri="$PWD/data/lake")
 airflow dags test sentiment_training "$(date -u +%FT%T)" -c "$conf" > airflow_home/demo-training.log 2>&1 \
   || { tail -60 airflow_home/demo-training.log; exit 1; }
 python - <<'PY'
-from training import registry
+from ugc import registry
 c = registry.production("data/lake/registry/sentiment")
 t, b = c["test"], c["baseline"]
 print(f"   production={c['version']} test n={t['n']} acc={t['accuracy']:.4f} macro-F1={t['macro_f1']:.4f} ECE={t['ece']:.4f}")
@@ -45,18 +45,20 @@ PY
 LAST_DAY=$(date -u -d "$START + $((DAYS - 1)) day" +%F); SHIFT_DAY=$(date -u -d "$START + $DAYS day" +%F)
 export LAST_DAY SHIFT_DAY
 ugc synth --out data/landing --start "$SHIFT_DAY" --days 1 --posts "$POSTS" --scenario shift > /dev/null
-ugc ingest --day "$SHIFT_DAY" --landing data/landing --lake data/lake > /dev/null
+ugc ingest --day "$SHIFT_DAY" --landing data/landing --lake data/lake > /dev/null 2>&1
 
 # Serve it: a real tritonserver (from the nvidia-pytriton wheel) on ./model_repository, the deploy
 # stage (export -> parity -> publish -> load -> smoke), then a service-style gRPC call.
 echo "== Triton: deploy the production model to ./model_repository and classify over gRPC"
 python - <<'PY'
-from serving.client import SentimentClient
-from serving.deploy import DeployConfig, deploy
+from serving.config import DeployConfig
+from serving.sentiment_deploy import deploy
 from serving.server import TritonServer
+from ugc.sentiment_client import SentimentClient
 
 with TritonServer("model_repository") as server:
-    r = deploy(DeployConfig("data/lake/registry/sentiment", "model_repository", server.grpc_url))
+    r = deploy(DeployConfig(registry_uri="data/lake/registry/sentiment", repo_uri="model_repository",
+                            triton_url=server.grpc_url))
     print(f"   triton version {r['triton_version']} <- {r['registry_version']}; parity max |diff| {r['parity']['max_abs_diff']:.2e}")
     texts = ["虽然价格有点贵，但是质量很好", "快递太慢了，再也不买了", "The battery is awful, want a refund", "请问在哪里可以买到？"]
     with SentimentClient(server.grpc_url) as c:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
+
+from ugc import registry
 
 # Fixed parity texts: zh, en, mixed, emoji, PII placeholders, empty-ish and over-long input.
 PARITY_TEXTS = [
@@ -65,8 +66,7 @@ def parity_check(model_dir: str, onnx_path: str, texts: list[str] | None = None,
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     texts = texts or PARITY_TEXTS
-    with open(os.path.join(model_dir, "label_map.json"), encoding="utf-8") as f:
-        max_length = json.load(f)["max_length"]
+    max_length = registry.read_label_map(model_dir)["max_length"]
     model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     hf_tok = AutoTokenizer.from_pretrained(model_dir)
     enc = hf_tok(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")

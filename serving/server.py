@@ -4,12 +4,11 @@ The wheel bundles ``tritonserver`` (2.51) with the python backend only. We point
 directory holding that backend plus the stub built for this interpreter, make the venv's packages
 visible to python-backend models, and drive it in explicit model-control mode over gRPC.
 
-CLI: ``python -m serving.server --repo model_repository [--grpc-port 8001] [--load sentiment]``
+CLI: ``ugc serve --repo model_repository [--grpc-port 8001] [--load sentiment]``
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import shutil
@@ -19,7 +18,8 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
+
+from ugc import settings
 
 
 class ServerError(RuntimeError):
@@ -54,7 +54,7 @@ def default_python_env() -> str:
     A separate env because the bundled python-backend stub corrupts BYTES tensors under numpy 2
     (each length prefix arrives as its first byte repeated: 0x06060606 for 6); numpy<2 works.
     """
-    env = os.environ.get("UGC_TRITON_PYTHON_ENV") or os.path.abspath(".venv-triton")
+    env = settings.TRITON_PYTHON_ENV.get()
     if not os.path.exists(os.path.join(env, "bin", "python")):
         raise ServerError(f"no python env for Triton models at {env} (run `make install`)")
     return env
@@ -113,22 +113,27 @@ class TritonServer:
         self.wait_ready()
         return self
 
+    def _ready(self, client) -> bool:
+        if self.proc.poll() is not None:
+            raise ServerError(f"tritonserver exited with {self.proc.returncode}: {self.log_tail()}")
+        try:
+            return client.is_server_live() and client.is_server_ready()
+        except Exception:  # noqa: BLE001 (not listening yet)
+            return False
+
     def wait_ready(self) -> None:
         import tritonclient.grpc as grpcclient
+        from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
         client = grpcclient.InferenceServerClient(self.grpc_url)
-        deadline = time.time() + self.startup_timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(f"tritonserver exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if client.is_server_live() and client.is_server_ready():
-                    return
-            except Exception:  # noqa: BLE001 (not listening yet)
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise ServerError(f"tritonserver not ready after {self.startup_timeout}s: {self.log_tail()}")
+        try:
+            Retrying(retry=retry_if_result(lambda ok: not ok), stop=stop_after_delay(self.startup_timeout),
+                     wait=wait_fixed(0.25))(self._ready, client)
+        except RetryError:
+            self.stop()
+            raise ServerError(f"tritonserver not ready after {self.startup_timeout}s: {self.log_tail()}") from None
+        finally:
+            client.close()
 
     def log_tail(self, n: int = 4000) -> str:
         try:
@@ -154,25 +159,3 @@ class TritonServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m serving.server", description="run tritonserver on a model repository")
-    ap.add_argument("--repo", default="model_repository")
-    ap.add_argument("--grpc-port", type=int, default=8001)
-    ap.add_argument("--http-port", type=int, default=8000)
-    ap.add_argument("--metrics-port", type=int, default=8002)
-    ap.add_argument("--load", action="append", default=[], help="model to load at start (repeatable)")
-    a = ap.parse_args(argv)
-    server = TritonServer(a.repo, a.grpc_port, a.http_port, a.metrics_port, tuple(a.load), startup_timeout=300)
-    server.start()
-    print(f"tritonserver ready: grpc {server.grpc_url}, log {server.log_path}", flush=True)
-    try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ingestion import synth
-from ingestion.pipeline import IngestConfig, ingest_day
+from ingestion.config import IngestConfig
+from ingestion.pipeline import ingest_day
 from tests.conftest import DAY
 from ugc import storage
+from ugc.config import recipe
 
 # The real m3e-small tokenizer (it ships with the package) over a 2-layer, 32-wide random BERT:
-# the same code path as a real fine-tune, in seconds.
-TINY = {"base_model": "m3e-small", "init": "random", "lr": 2e-3, "batch_size": 32, "max_length": 48,
-        "tiny_config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                        "intermediate_size": 64}, "checkpoint_every_steps": 20, "eval_batch_size": 256,
-        "gate": {"min_accuracy": 0.4, "min_macro_f1": 0.3, "max_ece": 0.5}}
+# the same code path as a real fine-tune, in seconds (configs/sentiment-tiny.toml).
+TINY = recipe("sentiment-tiny")
 
 
 def build_lake(root: str, days: int = 2, posts: int = 700, seed: int = 5) -> str:

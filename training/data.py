@@ -12,23 +12,20 @@ on one side, and no training row shares a text hash or a group with the test set
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-import xxhash
 
-from ingestion import lake
 from training.config import TrainConfig
-from ugc import storage
+from ugc import lake, registry, storage
 from ugc.errors import ConfigError
+from ugc.splits import buckets, read_split, table_bytes, write_split
 
 COLUMNS = ["post_id", "platform", "author_id", "text", "lang", "label", "text_hash"]
-_SPLIT_SALT = "ugc-sentiment-split-v1"  # changing it reshuffles every split: bump only with a new test set
+SPLIT_SALT = "ugc-sentiment-split-v1"  # changing it reshuffles every split: bump only with a new test set
 
 
 def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, list[dict]]:
@@ -59,53 +56,20 @@ def select_days(lake_uri: str, until: str | None, lookback_days: int) -> list[st
     return [d.isoformat() for d in days if 0 <= (end - d).days < lookback_days]
 
 
-def buckets(keys: pa.Array, salt: str = _SPLIT_SALT) -> np.ndarray:
-    """Stable bucket in [0, 1) per group key, independent of seed and of which rows are present."""
-    return np.array([xxhash.xxh3_64_intdigest(f"{salt}:{k}".encode()) / 2**64 for k in keys.to_pylist()])
-
-
-def table_bytes(t: pa.Table) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(t, buf, compression="zstd")
-    return buf.getvalue()
-
-
-def write_split(uri: str, table: pa.Table) -> str:
-    """Write ``table`` as zstd Parquet to ``uri``; returns the first 16 hex digits of its sha256."""
-    body = table_bytes(table)
-    storage.write_bytes(uri, body)
-    return hashlib.sha256(body).hexdigest()[:16]
-
-
 def freeze_test_set(cfg: TrainConfig, table: pa.Table, lineage: list[dict]) -> dict:
     """Freeze a new held-out test set version from ``table`` (groups hashed below test_fraction)."""
     keys = table[cfg.split_key].cast(pa.string())
-    test = table.filter(pa.array(buckets(keys) < cfg.test_fraction))
+    test = table.filter(pa.array(buckets(keys, SPLIT_SALT) < cfg.test_fraction))
     if test.num_rows == 0:
         raise ConfigError("test split is empty: need more labelled rows or a larger test_fraction")
     sha = hashlib.sha256(table_bytes(test.sort_by("text_hash"))).hexdigest()[:12]
     version = f"ts-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha}"
-    base = storage.join(cfg.registry, "testsets", version)
-    write_split(storage.join(base, "test.parquet"), test)
+    base = registry.testset_dir(cfg.registry, version)
+    write_split(registry.testset_uri(cfg.registry, version), test)
     manifest = {"version": version, "rows": test.num_rows, "split_key": cfg.split_key, "labels": list(cfg.labels),
                 "sha": sha, "partitions": lineage, "created_at": datetime.now(UTC).isoformat()}
     storage.write_bytes(storage.join(base, "manifest.json"), json.dumps(manifest, indent=1).encode())
-    return {**manifest, "uri": storage.join(base, "test.parquet")}
-
-
-def latest_test_set(registry: str) -> dict | None:
-    """The newest frozen test set (by version name, which starts with its UTC creation time)."""
-    versions = sorted(v for v in storage.list_dirs(storage.join(registry, "testsets")) if v.startswith("ts-"))
-    for v in reversed(versions):
-        m_uri = storage.join(registry, "testsets", v, "manifest.json")
-        if storage.exists(m_uri):  # the manifest is written last: a version without one is incomplete
-            m = json.loads(storage.read_bytes(m_uri))
-            return {**m, "uri": storage.join(registry, "testsets", v, "test.parquet")}
-    return None
-
-
-def read_split(uri: str) -> pa.Table:
-    return pq.read_table(io.BytesIO(storage.read_bytes(uri)))
+    return {**manifest, "uri": registry.testset_uri(cfg.registry, version)}
 
 
 def prepare(cfg: TrainConfig) -> dict:
@@ -114,7 +78,7 @@ def prepare(cfg: TrainConfig) -> dict:
     Returns the data manifest (URIs, row counts, label counts, lineage, test set version, snapshot id).
     """
     table, lineage = load_labelled(cfg)
-    ts = None if cfg.test_set == "new" else latest_test_set(cfg.registry)
+    ts = None if cfg.test_set == "new" else registry.latest_testset(cfg.registry)
     if ts is None:
         ts = freeze_test_set(cfg, table, lineage)
     elif list(ts["labels"]) != list(cfg.labels) or ts["split_key"] != cfg.split_key:
@@ -126,7 +90,7 @@ def prepare(cfg: TrainConfig) -> dict:
     held_text = pc.is_in(table["text_hash"], test["text_hash"])
     pool = table.filter(pc.invert(pc.or_(held_groups, held_text)))
     keys = pool[cfg.split_key].cast(pa.string())
-    b = buckets(keys)
+    b = buckets(keys, SPLIT_SALT)
     # Re-scale so val takes val_fraction of what is left after test, whatever the test buckets were.
     is_val = (b >= cfg.test_fraction) & (b < cfg.test_fraction + cfg.val_fraction * (1 - cfg.test_fraction))
     is_val |= b < cfg.test_fraction  # groups new since the freeze that hash into the test range

@@ -16,16 +16,13 @@ import time
 import numpy as np
 
 from training.config import TrainConfig
-from training.evaluate import encode_labels, predict_probs
+from training.evaluate import encode_labels
 from training.metrics import classification_report
 from ugc import storage
 from ugc.errors import ConfigError
+from ugc.inference import predict_probs
 
 log = logging.getLogger(__name__)
-
-
-class _Crash(RuntimeError):
-    """Raised by the test hook that simulates a kill right after a checkpoint."""
 
 
 def _amp(cfg: TrainConfig, device):
@@ -79,7 +76,7 @@ def _set_rng_state(s: dict) -> None:
         torch.cuda.set_rng_state_all(s["cuda"])
 
 
-def fit(cfg: TrainConfig, model, tokenizer, train, val, crash_after_step: int = 0) -> dict:
+def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     """Train ``model`` in place on pyarrow tables ``train``/``val``; leaves the best weights loaded.
 
     Returns a summary: steps, epochs, best val metrics, samples/s, device, resumed_from.
@@ -188,8 +185,6 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val, crash_after_step: int = 
                       storage.join(cfg.work, "checkpoints", f"ckpt-{state['step']:08d}.pt"))
                 for old in _checkpoints(cfg.work)[:-1]:  # keep the newest only
                     storage.delete(old)
-                if crash_after_step and state["step"] >= crash_after_step:
-                    raise _Crash(f"simulated kill after step {state['step']}")
             overhead += time.perf_counter() - pause
             if stop or state["step"] >= total:
                 break

@@ -12,11 +12,11 @@ import json
 import logging
 import os
 import tempfile
-from datetime import UTC, datetime
 
-from training import data, registry
+from training import data
 from training.config import TrainConfig
-from ugc import storage
+from ugc import lifecycle, registry, storage
+from ugc.splits import read_split
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def prepare_data(cfg: TrainConfig, lake_uri: str | None = None) -> dict:
     """Labelled rows of the configured partitions -> leakage-free train/val + the frozen test set."""
     if lake_uri and lake_uri != cfg.lake_uri:
-        cfg = TrainConfig.from_dict({**cfg.to_dict(), "lake_uri": lake_uri})
+        cfg = cfg.replace(lake_uri=lake_uri)
     m = data.prepare(cfg)
     log.info("data %s: %s", m["snapshot_id"], m["rows"])
     return {k: m[k] for k in ("manifest_uri", "snapshot_id", "test_set_version", "rows")}
@@ -33,9 +33,8 @@ def prepare_data(cfg: TrainConfig, lake_uri: str | None = None) -> dict:
 def _save_model_dir(out: str, model, tokenizer, cfg: TrainConfig, extra: dict) -> None:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    files = {"label_map.json": {"labels": list(cfg.labels), "id2label": dict(enumerate(cfg.labels)),
-                                "max_length": cfg.max_length},
-             "train_config.json": cfg.to_dict(), **extra}
+    registry.write_label_map(out, list(cfg.labels), cfg.max_length)
+    files = {"train_config.json": cfg.to_dict(), **extra}
     for name, obj in files.items():
         with open(os.path.join(out, name), "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=1, ensure_ascii=False, default=str)
@@ -47,7 +46,7 @@ def train_candidate(cfg: TrainConfig, manifest_uri: str) -> dict:
     from training.evaluate import evaluate_table
 
     manifest = json.loads(storage.read_bytes(manifest_uri))
-    train, val, test = (data.read_split(manifest[f"{s}_uri"]) for s in ("train", "val", "test"))
+    train, val, test = (read_split(manifest[f"{s}_uri"]) for s in ("train", "val", "test"))
     path, base_notes = modeling.resolve_base_model(cfg.base_model)
     tokenizer = modeling.load_tokenizer(path, lowercase=base_notes.get("lowercase", False))
     model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
@@ -56,7 +55,7 @@ def train_candidate(cfg: TrainConfig, manifest_uri: str) -> dict:
     base = baseline.fit_and_evaluate(train, test, list(cfg.labels), cfg.seed)
     log.info("test macro-F1 %.4f acc %.4f | baseline macro-F1 %.4f acc %.4f", test_metrics["macro_f1"],
              test_metrics["accuracy"], base["macro_f1"], base["accuracy"])
-    version = f"v{datetime.now(UTC):%Y%m%dT%H%M%S}-{manifest['snapshot_id'][:8]}"
+    version = registry.new_version("v", manifest["snapshot_id"])
     lineage = {"data_snapshot_id": manifest["snapshot_id"], "partitions": manifest["partitions"],
                "test_set_version": manifest["test_set_version"], "rows": manifest["rows"],
                "label_counts": manifest["label_counts"], "data_manifest_uri": manifest_uri,
@@ -85,7 +84,7 @@ def _champion_metrics(cfg: TrainConfig, champion: dict, test_set_version: str, t
 
     with tempfile.TemporaryDirectory(prefix="ugc-champion-") as d:
         registry.fetch(cfg.registry, champion["version"], d)
-        return evaluate_model_dir(d, data.read_split(test_uri), cfg.eval_batch_size)
+        return evaluate_model_dir(d, read_split(test_uri), cfg.eval_batch_size)
 
 
 def gate_candidate(cfg: TrainConfig, version: str) -> dict:
@@ -96,21 +95,13 @@ def gate_candidate(cfg: TrainConfig, version: str) -> dict:
     champion = registry.production(cfg.registry)
     champ_metrics = None
     if champion is not None:
-        test_uri = storage.join(cfg.registry, "testsets", challenger["test_set_version"], "test.parquet")
-        champ_metrics = _champion_metrics(cfg, champion, challenger["test_set_version"], test_uri)
+        ts = challenger["test_set_version"]
+        champ_metrics = _champion_metrics(cfg, champion, ts, registry.testset_uri(cfg.registry, ts))
     decision = decide(cfg.gate, challenger["test"], champ_metrics)
-    decision.update(version=version, champion=champion["version"] if champion else None,
-                    test_set_version=challenger["test_set_version"], gate=cfg.gate.__dict__)
-    uri = storage.join(cfg.work, "gate.json")
-    storage.write_bytes(uri, json.dumps(decision, indent=1).encode())
-    return {**decision, "decision_uri": uri}
+    return lifecycle.record(cfg, {**decision, "test_set_version": challenger["test_set_version"]}, version,
+                            champion, cfg.gate)
 
 
 def promote_candidate(cfg: TrainConfig, decision_uri: str) -> dict:
     """Promote the gated version; fails if production changed since the gate looked at it."""
-    from training.gate import enforce
-
-    decision = enforce(json.loads(storage.read_bytes(decision_uri)))
-    index = registry.promote(cfg.registry, decision["version"], expected_current=decision["champion"],
-                             reason=f"gate passed: macro-F1 {decision['challenger_macro_f1']:.4f}")
-    return {"production": index["production"], "previous": decision["champion"]}
+    return lifecycle.promote(cfg, decision_uri, "gate passed: macro-F1 {challenger_macro_f1:.4f}")

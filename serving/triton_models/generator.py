@@ -3,9 +3,10 @@
 Inputs per row: PROMPT, TASK (BYTES), MAX_NEW_TOKENS (INT32), TEMPERATURE, TOP_P (FP32), SEED (INT64).
 Outputs per row: TEXT (BYTES, "" when blocked), BLOCKED (BOOL), REASONS (BYTES, JSON list).
 
-The version directory holds this file, textgen.py and safety.py (copied from generation/), the model
-under hf/, and ugc_generation.json (tasks, template). A request with an invalid row gets an
-INVALID_ARG error naming the field; the other requests of the batch are still served.
+The version directory holds this file, ugc/{textgen,safety,vocab,settings}.py (copied from the core package:
+the prompt template and the safety filter), the model under hf/, and ugc_generation.json (tasks, template).
+A request with an invalid row gets an INVALID_ARG error naming the field; the other requests of the batch
+are still served.
 """
 
 import json
@@ -19,11 +20,11 @@ import triton_python_backend_utils as pb_utils
 class TritonPythonModel:
     def initialize(self, args):
         here = os.path.join(args["model_repository"], args["model_version"])
-        sys.path.insert(0, here)
-        import safety
-        import textgen
+        sys.path.insert(0, here)  # this version's own copy of the core modules, not whatever else is on the path
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from ugc import safety, textgen
 
         self.textgen, self.safety = textgen, safety
         with open(os.path.join(here, "ugc_generation.json"), encoding="utf-8") as f:

@@ -4,6 +4,7 @@ The wheel-bundled tritonserver has only the python backend; the GPU target uses 
 ``onnxruntime_onnx`` platform on the same model.onnx instead of this file.
 """
 
+import json
 import os
 
 import numpy as np
@@ -14,8 +15,10 @@ import triton_python_backend_utils as pb_utils
 class TritonPythonModel:
     def initialize(self, args):
         here = os.path.join(args["model_repository"], args["model_version"])
+        params = json.loads(args["model_config"]).get("parameters", {})
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(os.environ.get("UGC_ORT_THREADS", "0"))
+        # Threads per instance come from config.pbtxt (0 = onnxruntime's default): the deployment decides.
+        opts.intra_op_num_threads = int(params.get("intra_op_threads", {}).get("string_value", "0"))
         self.session = ort.InferenceSession(os.path.join(here, "model.onnx"), opts, providers=["CPUExecutionProvider"])
 
     def execute(self, requests):

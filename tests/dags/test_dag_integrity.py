@@ -80,3 +80,44 @@ def test_parsing_the_dags_does_not_import_heavy_libraries(path):
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+CONFIGS = {"ugc_ingest": ("ingestion.config:IngestConfig",),
+           "sentiment_training": ("training.config:TrainConfig", "training.config:GateConfig"),
+           "generation_training": ("generation.config:GenConfig", "generation.config:GenGateConfig",
+                                   "serving.config:GeneratorDeployConfig"),
+           "nightly_reports": ("monitoring.config:ReportConfig",),
+           "sentiment_deploy": ("serving.config:DeployConfig",)}
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAGS))
+def test_params_are_the_config_fields_with_the_same_defaults(dagbag, dag_id):
+    import importlib
+
+    from pydantic_core import PydanticUndefined
+
+    models = [getattr(importlib.import_module(m), c) for m, c in (s.split(":") for s in CONFIGS[dag_id])]
+    dag = dagbag.get_dag(dag_id)
+    checked = 0
+    for name in dag.params.keys():
+        field = next((m.model_fields[name] for m in models if name in m.model_fields), None)
+        if field is None or field.default is PydanticUndefined:  # DAG-only, required or env-derived
+            continue
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        assert dag.params[name] == default, name
+        checked += 1
+    assert checked >= 2
+
+
+def test_every_dag_takes_the_triton_url_from_one_variable(tmp_path):
+    """dags/generation_training.py once read UGC_TRITON_URL while the other DAGs read UGC_TRITON_GRPC_URL."""
+    import json
+    import os
+
+    code = ("import json; from airflow.dag_processing.dagbag import DagBag; b = DagBag(dag_folder='dags');"
+            "print(json.dumps({d: b.get_dag(d).params['triton_url'] for d in "
+            "('generation_training', 'sentiment_deploy', 'nightly_reports')}))")
+    env = {**os.environ, "UGC_TRITON_GRPC_URL": "10.1.2.3:9001"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert set(json.loads(r.stdout.strip().splitlines()[-1]).values()) == {"10.1.2.3:9001"}

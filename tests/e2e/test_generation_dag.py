@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e.test_training_dag import _events, _states
 from tests.generation.conftest import TINY_GEN
-from training import registry
+from ugc import registry
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ from datetime import UTC
 
 import pytest
 
-from ingestion import lake, synth
+from ingestion import synth
 from tests.conftest import DAY
-from ugc import storage
+from ugc import lake, storage
 
 pytestmark = pytest.mark.slow
 

@@ -14,13 +14,13 @@ import httpx
 import pyarrow.compute as pc
 import pytest
 
-from ingestion import lake, synth
+from ingestion import synth
+from ops import airflow_api, cli
+from ops.platform import Platform, PlatformConfig, drop_database
 from serving.server import free_port
 from tests.conftest import DAY
 from tests.helpers import TINY
-from training import registry
-from ugc import airflow_api
-from ugc.platform import Platform, PlatformConfig, drop_database
+from ugc import lake, registry
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -95,9 +95,9 @@ def test_invalid_conf_is_a_400_and_queues_nothing(platform, monkeypatch, capsys)
         api.trigger("sentiment_training", {"lookback_days": 0})
     monkeypatch.setenv("UGC_AIRFLOW_URL", platform["p"].url)
     monkeypatch.setenv("UGC_AIRFLOW_PASSWORD", platform["password"])
-    assert airflow_api.main(["--conf", '{"epochs": 0}'], "retrain") == 2  # refused before any HTTP call
+    assert cli.main(["retrain", "--conf", '{"epochs": 0}']) == 2  # refused before any HTTP call
     assert "epochs must be >= 1" in capsys.readouterr().err
-    assert airflow_api.main(["--conf", '{"lookback_days": 0}'], "retrain") == 2  # refused by Airflow
+    assert cli.main(["retrain", "--conf", '{"lookback_days": 0}']) == 2  # refused by Airflow
     assert "rejected the conf" in capsys.readouterr().err
     assert len(api.runs("sentiment_training", limit=100)) == before
 
@@ -149,7 +149,7 @@ def test_ingest_survives_a_scheduler_kill_and_its_asset_retrains(platform, monke
     assert "<h1>ugc-mlops" in api._http.get("/ugc/", headers={"Authorization": f"Bearer {api.token()}"}).text
     monkeypatch.setenv("UGC_AIRFLOW_URL", p.url)
     monkeypatch.setenv("UGC_AIRFLOW_PASSWORD", platform["password"])
-    assert airflow_api.main([], "status") == 0
+    assert cli.main(["status"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["registry"]["production"] == prod["version"]
     assert any(r["run_type"] == "asset_triggered" and r["state"] == "success" for r in status["runs"])

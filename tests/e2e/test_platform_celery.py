@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
+from ops import airflow_api
+from ops.platform import Platform, PlatformConfig, drop_database
 from serving.server import free_port
-from ugc import airflow_api
-from ugc.platform import Platform, PlatformConfig, drop_database
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

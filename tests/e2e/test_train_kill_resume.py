@@ -1,4 +1,4 @@
-"""A real `python -m training.train` process is SIGKILLed mid-run; the rerun resumes from its checkpoint."""
+"""A real `ugc train` process is SIGKILLed mid-run; the rerun resumes from its checkpoint."""
 
 import json
 import math
@@ -11,7 +11,8 @@ import time
 import pytest
 
 from tests.helpers import TINY
-from training import loop, registry
+from training import loop
+from ugc import registry
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.slow
 def _cmd(lake, reg):
     sets = {**TINY, "lake_uri": lake, "registry_uri": reg, "run_id": "killme", "epochs": 3,
             "checkpoint_every_steps": 5, "early_stopping_patience": 10}
-    return [sys.executable, "-m", "training.train"] + [a for k, v in sets.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+    return [sys.executable, "-m", "ops.cli", "train"] + [a for k, v in sets.items() for a in ("--set", f"{k}={json.dumps(v)}")]
 
 
 def test_sigkill_then_resume(small_lake, tmp_path):

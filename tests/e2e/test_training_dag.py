@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.helpers import TINY
-from training import registry
-from ugc import storage
+from ugc import registry, storage
 
 pytestmark = pytest.mark.slow
 

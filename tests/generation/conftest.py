@@ -2,13 +2,10 @@ import pytest
 
 from generation import pipeline
 from generation.config import GenConfig
-from training import registry
+from ugc import registry
+from ugc.config import recipe
 
-TINY_GEN = {"base_model": "tiny-random", "method": "full", "lr": 5e-3, "epochs": 5, "batch_size": 16,
-            "max_pairs_per_task": 250, "eval_pairs": 80, "sample_prompts": 6, "max_new_tokens": 16,
-            "tiny_config": {"n_embd": 64},
-            # A 2-layer random model loops on a few tokens; quality gates are for real base models.
-            "gate": {"max_repetition": 1.0, "min_distinct_2": 0.0}}
+TINY_GEN = recipe("generator-tiny")
 
 
 def gen_config(lake: str, registry_uri: str, **kw) -> GenConfig:

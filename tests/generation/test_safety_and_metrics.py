@@ -1,6 +1,7 @@
 import pytest
 
-from generation import metrics, pairs, safety, textgen
+from generation import metrics, pairs
+from ugc import safety, textgen
 
 
 @pytest.mark.parametrize("text,term", [

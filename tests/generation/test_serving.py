@@ -6,13 +6,17 @@ import os
 import numpy as np
 import pytest
 
-from generation import metrics, textgen
-from serving import generator, repository
-from serving.client import ClientInputError
-from serving.gen_client import GeneratorClient
-from serving.generator import GeneratorDeployConfig, GeneratorDeployError, deploy_generator
+from generation import metrics
+from ops import cli
+from serving import generator_deploy as generator
+from serving import repository
+from serving.config import GeneratorDeployConfig
+from serving.generator_deploy import deploy_generator
+from serving.rollout import DeployError as GeneratorDeployError
 from serving.server import TritonServer
-from training import registry
+from ugc import registry, textgen
+from ugc.generator_client import GeneratorClient
+from ugc.triton_client import ClientInputError
 
 pytestmark = pytest.mark.services
 PROMPTS = ["这个手机真的太好用了", "The delivery was late and the box was broken.", "耳机音质很好 love it"]
@@ -37,7 +41,7 @@ def served(gen_registry, tmp_path_factory):
     repo = str(tmp_path_factory.mktemp("gen_repo"))
     try:
         with TritonServer(repo) as server:
-            cfg = GeneratorDeployConfig(reg, repo, server.grpc_url)
+            cfg = GeneratorDeployConfig(registry_uri=reg, repo_uri=repo, triton_url=server.grpc_url)
             yield {"server": server, "cfg": cfg, "deployed": deploy_generator(cfg), "term": words[0], "repo": repo}
     finally:
         if old is None:
@@ -51,7 +55,7 @@ def test_deploy_publishes_a_self_contained_version(served, gen_registry):
     assert out["loaded"] and out["triton_version"] == 1
     assert out["registry_version"] == gen_registry["candidate"]["version"]
     vdir = os.path.join(served["repo"], "generator", "1")
-    for f in ("model.py", "textgen.py", "safety.py", "ugc_generation.json", "hf/config.json", "hf/model.safetensors"):
+    for f in ("model.py", "ugc/textgen.py", "ugc/safety.py", "ugc_generation.json", "hf/config.json", "hf/model.safetensors"):
         assert os.path.exists(os.path.join(vdir, f)), f
 
 
@@ -129,15 +133,13 @@ def test_config_is_valid_for_both_targets():
 
 
 def test_cli(served, capsys):
-    from serving import gen_client
-
     url = served["server"].grpc_url
-    assert gen_client.main(["--url", url, "--task", "rewrite", "--temperature", "0", "--max-new-tokens", "6",
+    assert cli.main(["generate", "--url", url, "--task", "rewrite", "--temperature", "0", "--max-new-tokens", "6",
                             "[plain] 好用 😍"]) == 0
     line = json.loads(capsys.readouterr().out.strip())
     assert line["prompt"] == "[plain] 好用 😍" and isinstance(line["text"], str)
     # This server bans a word the tiny model likes (fixture), so the text may come back blocked.
     assert (line["blocked"] and line["text"] == "" and line["reasons"][0].startswith("banned:")) or \
         (not line["blocked"] and line["text"])
-    assert gen_client.main(["--url", url, "--task", "poem", "x"]) == 2
+    assert cli.main(["generate", "--url", url, "--task", "poem", "x"]) == 2
     assert "task must be one of" in capsys.readouterr().err

@@ -6,8 +6,7 @@ import pytest
 from generation import pairs, pipeline
 from generation.config import GenConfig, GenGateConfig
 from tests.generation.conftest import gen_config
-from training import registry
-from ugc import storage
+from ugc import registry, storage
 from ugc.errors import ConfigError, GateFailed
 
 

@@ -16,10 +16,11 @@ CRISIS, SHIFT = DAY + timedelta(days=3), DAY + timedelta(days=4)
 @pytest.fixture(scope="session")
 def mon_lake(tmp_path_factory) -> dict:
     from ingestion import synth
-    from ingestion.pipeline import IngestConfig, ingest_day
-    from training import pipeline, registry
+    from ingestion.config import IngestConfig
+    from ingestion.pipeline import ingest_day
+    from training import pipeline
     from training.config import TrainConfig
-    from ugc import storage
+    from ugc import registry, storage
 
     root = str(tmp_path_factory.mktemp("mon"))
     landing, lake_uri = storage.join(root, "landing"), storage.join(root, "lake")

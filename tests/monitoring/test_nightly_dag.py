@@ -15,11 +15,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 @pytest.fixture(scope="module")
 def served(mon_lake, tmp_path_factory):
-    from serving.deploy import DeployConfig, deploy
+    from serving.config import DeployConfig
+    from serving.sentiment_deploy import deploy
     from serving.server import TritonServer
 
     with TritonServer(str(tmp_path_factory.mktemp("repo"))) as server:
-        deploy(DeployConfig(mon_lake["registry"], server.repo, server.grpc_url))
+        deploy(DeployConfig(registry_uri=mon_lake["registry"], repo_uri=server.repo, triton_url=server.grpc_url))
         yield server.grpc_url
 
 

@@ -12,16 +12,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion import lake
 from monitoring import topics
 from monitoring.config import ReportConfig
 from monitoring.drift import drift_report
-from monitoring.nightly import main as nightly_main
 from monitoring.scoring import ScoringError, day_dir, score_day
 from monitoring.sentiment import sentiment_report
+from ops import cli
 from tests.monitoring.conftest import CRISIS, NORMAL, SHIFT
-from ugc import storage
+from ugc import lake, registry, storage
 from ugc.errors import ConfigError
+
+
+def nightly_main(argv: list[str]) -> int:
+    return cli.main(["report", *argv])
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -74,8 +77,7 @@ def test_hot_topics_rank_a_new_story_and_ignore_noise():
 
 
 def test_score_day_inprocess_matches_the_registered_model(mon_lake, tmp_path):
-    from monitoring.scoring import load_model, local_model_dir
-    from training.evaluate import predict_probs
+    from ugc.inference import load_classifier, predict_probs
 
     cfg = _cfg(mon_lake, NORMAL[2], tmp_path)
     r = score_day(cfg)
@@ -83,7 +85,7 @@ def test_score_day_inprocess_matches_the_registered_model(mon_lake, tmp_path):
     assert r["rows"] == table.num_rows and r["model_version"] == mon_lake["version"]
     scores = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
     assert scores["post_id"].to_pylist() == table["post_id"].to_pylist()
-    model, tok, labels, max_len = load_model(local_model_dir(cfg, mon_lake["version"]))
+    model, tok, labels, max_len = load_classifier(registry.fetch_cached(cfg.registry, mon_lake["version"]))
     ref = predict_probs(model, tok, table["text"].to_pylist()[:50], max_len)
     got = np.stack([scores[f"p_{lab}"].to_numpy()[:50] for lab in labels], 1)
     np.testing.assert_allclose(got, ref, atol=1e-5)

@@ -8,14 +8,18 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from serving import deploy as deploy_mod
 from serving import export, repository
-from serving.client import ClientInputError, SentimentClient, ServingUnavailable
-from serving.deploy import DeployConfig, DeployError, deploy
+from serving import sentiment_deploy as deploy_mod
+from serving.config import DeployConfig
+from serving.rollout import DeployError
+from serving.sentiment_deploy import deploy
 from serving.server import TritonServer, free_port
 from tests.helpers import TINY
-from training import pipeline, registry
+from training import pipeline
 from training.config import TrainConfig
+from ugc import registry
+from ugc.sentiment_client import SentimentClient
+from ugc.triton_client import ClientInputError, ServingUnavailable
 
 pytestmark = pytest.mark.services
 TEXTS = ["这个手机真的太好用了😍", "快递太慢了，再也不买了", "Love this phone, totally worth it!",
@@ -49,8 +53,8 @@ def test_configs_parse_and_the_ensemble_wires_real_tensors():
     import tritonclient.grpc.model_config_pb2 as mc
 
     parsed = {name: text_format.Parse(txt, mc.ModelConfig()) for name, txt in
-              repository.configs(["negative", "neutral", "positive"], 48, "gpu").items()}
-    assert set(parsed) == set(repository.MODELS)
+              deploy_mod.configs(["negative", "neutral", "positive"], 48, "gpu").items()}
+    assert set(parsed) == set(deploy_mod.MODELS)
     assert parsed["sentiment_model"].platform == "onnxruntime_onnx"
     assert parsed["sentiment_model"].instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
     for c in parsed.values():
@@ -66,7 +70,7 @@ def test_configs_parse_and_the_ensemble_wires_real_tensors():
     assert {t.name for t in ens.output} <= produced
     assert json.loads(ens.parameters["labels"].string_value) == ["negative", "neutral", "positive"]
     with pytest.raises(ValueError, match="target"):
-        repository.configs(["a", "b"], 8, "tpu")
+        deploy_mod.configs(["a", "b"], 8, "tpu")
 
 
 def test_export_parity_and_a_tampered_model_is_refused(model_dir, tmp_path):
@@ -89,7 +93,7 @@ def test_export_parity_and_a_tampered_model_is_refused(model_dir, tmp_path):
 
 
 def test_deploy_then_classify_over_grpc_matches_torch(tiny_registry, model_dir, triton):
-    out = deploy(DeployConfig(tiny_registry, triton.repo, triton.grpc_url))
+    out = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url))
     assert out["loaded"] and out["triton_version"] >= 1 and set(out["smoke"].values()) <= {"negative", "neutral", "positive"}
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -106,8 +110,8 @@ def test_deploy_then_classify_over_grpc_matches_torch(tiny_registry, model_dir, 
 
 
 def test_a_broken_version_is_rolled_back(tiny_registry, triton, monkeypatch):
-    deploy(DeployConfig(tiny_registry, triton.repo, triton.grpc_url))
-    before = repository.versions(triton.repo)
+    deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url))
+    before = repository.versions(triton.repo, "sentiment")
 
     def broken_export(model_dir, out_path, opset=17):
         with open(out_path, "wb") as f:
@@ -117,8 +121,8 @@ def test_a_broken_version_is_rolled_back(tiny_registry, triton, monkeypatch):
     monkeypatch.setattr(deploy_mod.export, "export_onnx", broken_export)
     monkeypatch.setattr(deploy_mod.export, "parity_check", lambda *a, **k: {"skipped": "test"})
     with pytest.raises(DeployError, match="rolled back"):
-        deploy(DeployConfig(tiny_registry, triton.repo, triton.grpc_url))
-    assert repository.versions(triton.repo) == before
+        deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url))
+    assert repository.versions(triton.repo, "sentiment") == before
     with SentimentClient(triton.grpc_url) as c:
         assert c.classify(["还能用吗"])[0].label in ("negative", "neutral", "positive")
 
@@ -143,11 +147,11 @@ def test_client_retries_then_reports_unavailable():
 def test_publish_to_s3_writes_whole_versions(model_dir, s3_server, tmp_path):
     repo = f"{s3_server}/model-repo-{os.urandom(3).hex()}"
     onnx_path = export.export_onnx(model_dir, str(tmp_path / "m.onnx"))
-    cfgs = repository.configs(["negative", "neutral", "positive"], 48)
-    assert repository.publish(repo, model_dir, onnx_path, cfgs) == 1
-    assert repository.publish(repo, model_dir, onnx_path, cfgs) == 2
+    cfgs = deploy_mod.configs(["negative", "neutral", "positive"], 48)
+    assert deploy_mod.publish(repo, model_dir, onnx_path, cfgs) == 1
+    assert deploy_mod.publish(repo, model_dir, onnx_path, cfgs) == 2
     assert repository.versions(repo, "sentiment_model") == [1, 2]
-    repository.remove_version(repo, 2)
+    repository.remove_version(repo, 2, deploy_mod.MODELS)
     assert repository.versions(repo, "sentiment_model") == [1]
 
 
@@ -158,15 +162,15 @@ def test_deploy_dag_publishes_loads_and_emits_serving_asset(tiny_registry, trito
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder="dags/sentiment_deploy.py").get_dag("sentiment_deploy")
-    before = repository.versions(triton.repo)
+    before = repository.versions(triton.repo, "sentiment")
     dr = dag.test(logical_date=datetime.now(UTC), run_conf={
         "registry_uri": tiny_registry, "repo_uri": triton.repo, "triton_url": triton.grpc_url})
     assert {ti.task_id: ti.state for ti in dr.get_task_instances()} == {"deploy": "success"}
-    assert repository.versions(triton.repo) == before + [(before[-1] if before else 0) + 1]
+    assert repository.versions(triton.repo, "sentiment") == before + [(before[-1] if before else 0) + 1]
     with SentimentClient(triton.grpc_url) as c:
         assert len(c.classify(["这个手机真的太好用了", "terrible"])) == 2
     # An unknown registry version fails the run without touching what is served.
     dr = dag.test(logical_date=datetime.now(UTC), run_conf={
         "registry_uri": tiny_registry, "repo_uri": triton.repo, "triton_url": triton.grpc_url, "version": "v-nope"})
     assert {ti.task_id: ti.state for ti in dr.get_task_instances()} == {"deploy": "failed"}
-    assert len(repository.versions(triton.repo)) == len(before) + 1
+    assert len(repository.versions(triton.repo, "sentiment")) == len(before) + 1

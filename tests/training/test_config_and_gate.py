@@ -1,8 +1,9 @@
 import pytest
 
 from training.config import GateConfig, TrainConfig
-from training.gate import decide, enforce
+from training.gate import decide
 from ugc.errors import ConfigError, GateFailed
+from ugc.lifecycle import enforce
 
 
 def test_from_dict_coerces_params_values():

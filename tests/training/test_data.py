@@ -9,16 +9,17 @@ import pytest
 from tests.helpers import build_lake
 from training import data
 from training.config import TrainConfig
-from ugc import storage
+from ugc import registry, storage
 from ugc.errors import ConfigError
+from ugc.splits import read_split
 
 
-def _cfg(lake, registry, **kw):
-    return TrainConfig.from_dict({"lake_uri": lake, "registry_uri": registry, **kw})
+def _cfg(lake, registry_uri, **kw):
+    return TrainConfig.from_dict({"lake_uri": lake, "registry_uri": registry_uri, **kw})
 
 
 def _sets(uri, col):
-    return set(data.read_split(uri)[col].to_pylist())
+    return set(read_split(uri)[col].to_pylist())
 
 
 def test_splits_are_leakage_free_and_labelled(small_lake, root):
@@ -27,7 +28,7 @@ def test_splits_are_leakage_free_and_labelled(small_lake, root):
         test = _sets(m["test_uri"], col)
         assert test and not test & _sets(m["train_uri"], col) and not test & _sets(m["val_uri"], col)
     assert not _sets(m["train_uri"], "author_id") & _sets(m["val_uri"], "author_id")
-    train = data.read_split(m["train_uri"])
+    train = read_split(m["train_uri"])
     assert pc.all(pc.is_in(train["label"], pa.array(["negative", "neutral", "positive"]))).as_py()
     assert sum(m["rows"][k] for k in ("train", "val", "test")) <= sum(p["labelled_rows"] for p in m["partitions"])
     assert [p["day"] for p in m["partitions"]] == ["2026-11-20", "2026-11-21"]
@@ -42,7 +43,7 @@ def test_prepare_is_deterministic_and_reuses_the_frozen_test_set(small_lake, tmp
     assert storage.read_bytes(a["train_uri"]) == storage.read_bytes(b["train_uri"])
     c = data.prepare(_cfg(small_lake, reg, run_id="c", test_set="new"))
     assert c["test_set_version"] != a["test_set_version"]
-    assert data.latest_test_set(reg)["version"] == c["test_set_version"]
+    assert registry.latest_testset(reg)["version"] == c["test_set_version"]
 
 
 def test_new_data_never_enters_the_frozen_test_set(tmp_path):

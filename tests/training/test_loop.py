@@ -8,13 +8,18 @@ from training import data, loop, modeling
 from training.config import TrainConfig
 from ugc import storage
 from ugc.errors import ConfigError
+from ugc.splits import read_split
+
+
+class Killed(RuntimeError):
+    """Stands for a kill right after a checkpoint was written."""
 
 
 @pytest.fixture(scope="module")
 def splits(small_lake, tmp_path_factory):
     reg = str(tmp_path_factory.mktemp("reg"))
     m = data.prepare(TrainConfig.from_dict({"lake_uri": small_lake, "registry_uri": reg}))
-    return tuple(data.read_split(m[f"{s}_uri"]) for s in ("train", "val", "test"))
+    return tuple(read_split(m[f"{s}_uri"]) for s in ("train", "val", "test"))
 
 
 def _run(work, splits, crash_after_step=0, **kw):
@@ -22,7 +27,18 @@ def _run(work, splits, crash_after_step=0, **kw):
     path, notes = modeling.resolve_base_model(cfg.base_model)
     tok = modeling.load_tokenizer(path, lowercase=notes["lowercase"])
     model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
-    summary = loop.fit(cfg, model, tok, splits[0], splits[1], crash_after_step=crash_after_step)
+    real_save = loop._save
+
+    def save_then_die(obj, uri):  # the process dies right after a checkpoint reached storage
+        real_save(obj, uri)
+        if crash_after_step and "/checkpoints/ckpt-" in uri and obj["state"]["step"] >= crash_after_step:
+            raise Killed(f"simulated kill after step {obj['state']['step']}")
+
+    loop._save = save_then_die
+    try:
+        summary = loop.fit(cfg, model, tok, splits[0], splits[1])
+    finally:
+        loop._save = real_save
     return model, summary
 
 
@@ -37,7 +53,7 @@ def test_training_learns_well_above_chance(splits, tmp_path):
 def test_resume_after_kill_matches_an_uninterrupted_run(splits, tmp_path):
     ref, ref_s = _run(str(tmp_path / "ref"), splits, epochs=2, early_stopping_patience=10)
     work = str(tmp_path / "killed")
-    with pytest.raises(loop._Crash):
+    with pytest.raises(Killed):
         _run(work, splits, crash_after_step=20, epochs=2, early_stopping_patience=10)
     assert [f.rsplit("/", 1)[-1] for f in loop._checkpoints(work)] == ["ckpt-00000020.pt"]
     resumed, s = _run(work, splits, epochs=2, early_stopping_patience=10)
@@ -63,7 +79,7 @@ def test_early_stopping_on_val_macro_f1(splits, tmp_path):
 
 def test_checkpoints_live_on_s3_too(splits, s3_server):
     work = f"{s3_server}/ckpt-test"
-    with pytest.raises(loop._Crash):
+    with pytest.raises(Killed):
         _run(work, splits, crash_after_step=20, max_steps=30)
     _, s = _run(work, splits, max_steps=30)
     assert s["resumed_from_step"] == 20 and s["steps"] == 30

@@ -1,0 +1,144 @@
+"""Deploy a registered sentiment classifier to Triton as the ``sentiment`` ensemble.
+
+    {repo}/sentiment_tokenizer/config.pbtxt, <v>/model.py, tokenizer.json, label_map.json
+    {repo}/sentiment_model/config.pbtxt,     <v>/model.onnx (+ model.py on the CPU target)
+    {repo}/sentiment_postprocess/config.pbtxt, <v>/model.py, label_map.json
+    {repo}/sentiment/config.pbtxt,           <v>/model.json   (ensemble: TEXT -> probabilities, label)
+
+``deploy(DeployConfig, registry_version) -> dict``: fetch -> ONNX export -> parity with torch -> publish
+version N+1 of all four models -> load -> smoke -> (rollback), the same from pytest, the CLI and Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from serving import export, repository, rollout
+from serving.config import DeployConfig
+from ugc import registry
+
+MODELS = ("sentiment_tokenizer", "sentiment_model", "sentiment_postprocess", "sentiment")
+SMOKE = ("这个手机真的太好用了，五星好评", "Worst delivery ever, want a refund")
+_CODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "triton_models")
+
+
+def _io(coll, name, dtype, dims):
+    t = coll.add(name=name, data_type=dtype)
+    t.dims.extend(dims)
+
+
+def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_size: int = 64,
+            env_path: str | None = None) -> dict[str, str]:
+    """config.pbtxt text for each model. ``target``: cpu (python+onnxruntime) or gpu (native onnxruntime)."""
+    if target not in ("cpu", "gpu"):
+        raise ValueError(f"target must be cpu or gpu, got {target!r}")
+    mc = repository.model_config()
+    num_labels = len(labels)
+    kind = mc.ModelInstanceGroup.KIND_GPU if target == "gpu" else mc.ModelInstanceGroup.KIND_CPU
+
+    def base(name, backend=None, platform=None, instances=1, batching=True):
+        c = mc.ModelConfig(name=name, max_batch_size=max_batch_size)
+        if backend:
+            c.backend = backend
+        if platform:
+            c.platform = platform
+        c.version_policy.latest.num_versions = 2  # the live version and the one to roll back to
+        if batching:
+            c.dynamic_batching.preferred_batch_size.extend([8, 16, 32])
+            c.dynamic_batching.max_queue_delay_microseconds = 2000
+        if platform != "ensemble":
+            c.instance_group.add(kind=kind if name == "sentiment_model" else mc.ModelInstanceGroup.KIND_CPU,
+                                 count=instances)
+        if backend == "python" and env_path:
+            c.parameters["EXECUTION_ENV_PATH"].string_value = env_path
+        return c
+
+    tok = base("sentiment_tokenizer", backend="python", instances=2)
+    _io(tok.input, "TEXT", mc.TYPE_STRING, [1])
+    _io(tok.output, "input_ids", mc.TYPE_INT64, [max_length])
+    _io(tok.output, "attention_mask", mc.TYPE_INT64, [max_length])
+    model = (base("sentiment_model", platform="onnxruntime_onnx") if target == "gpu"
+             else base("sentiment_model", backend="python"))
+    _io(model.input, "input_ids", mc.TYPE_INT64, [-1])
+    _io(model.input, "attention_mask", mc.TYPE_INT64, [-1])
+    _io(model.output, "logits", mc.TYPE_FP32, [num_labels])
+    w = model.model_warmup.add(name="zeros", batch_size=8)
+    for name in ("input_ids", "attention_mask"):
+        w.inputs[name].data_type = mc.TYPE_INT64
+        w.inputs[name].dims.extend([max_length])
+        w.inputs[name].zero_data = True
+    post = base("sentiment_postprocess", backend="python")
+    _io(post.input, "logits", mc.TYPE_FP32, [num_labels])
+    _io(post.output, "probabilities", mc.TYPE_FP32, [num_labels])
+    _io(post.output, "label", mc.TYPE_STRING, [1])
+    ens = base("sentiment", platform="ensemble", batching=False)
+    _io(ens.input, "TEXT", mc.TYPE_STRING, [1])
+    _io(ens.output, "probabilities", mc.TYPE_FP32, [num_labels])
+    _io(ens.output, "label", mc.TYPE_STRING, [1])
+    ens.parameters["labels"].string_value = json.dumps(list(labels))  # clients read the probability order here
+    steps = [("sentiment_tokenizer", {"TEXT": "TEXT"}, {"input_ids": "_ids", "attention_mask": "_mask"}),
+             ("sentiment_model", {"input_ids": "_ids", "attention_mask": "_mask"}, {"logits": "_logits"}),
+             ("sentiment_postprocess", {"logits": "_logits"}, {"probabilities": "probabilities", "label": "label"})]
+    for name, inp, outp in steps:
+        s = ens.ensemble_scheduling.step.add(model_name=name, model_version=-1)
+        s.input_map.update(inp)
+        s.output_map.update(outp)
+    return {c.name: repository.to_text(c) for c in (tok, model, post, ens)}
+
+
+def _version_files(model_dir: str, onnx_path: str, target: str) -> dict[str, dict[str, str]]:
+    """model -> {relative file name in the version dir: local source path}."""
+    lm, tj = os.path.join(model_dir, registry.LABEL_MAP), os.path.join(model_dir, "tokenizer.json")
+    model_files = {"model.onnx": onnx_path}
+    if target == "cpu":
+        model_files["model.py"] = os.path.join(_CODE, "onnx_runner.py")
+    return {"sentiment_tokenizer": {"model.py": os.path.join(_CODE, "tokenizer.py"), "tokenizer.json": tj,
+                                    "label_map.json": lm},
+            "sentiment_model": model_files,
+            "sentiment_postprocess": {"model.py": os.path.join(_CODE, "postprocess.py"), "label_map.json": lm},
+            "sentiment": {}}
+
+
+def publish(repo: str, model_dir: str, onnx_path: str, cfgs: dict[str, str], target: str = "cpu",
+            meta: dict | None = None) -> int:
+    """Write version N+1 of every model (configs first: they only name tensors both versions share)."""
+    version = repository.next_version(repo, MODELS)
+    files = _version_files(model_dir, onnx_path, target)
+    for name in MODELS:
+        repository.write_config(repo, name, cfgs[name])
+        body = repository.read_files(files[name])
+        if name == "sentiment":
+            body["model.json"] = json.dumps(meta or {}, indent=1).encode()  # which registry version this is
+        repository.write_version(repo, name, version, body)
+    return version
+
+
+def _smoke(cfg: DeployConfig, labels: list[str]) -> dict:
+    from ugc.sentiment_client import SentimentClient
+
+    with SentimentClient(cfg.triton_url, timeout_s=30) as sc:
+        preds = sc.classify(list(SMOKE))
+    for p in preds:
+        if p.label not in labels or abs(sum(p.probabilities.values()) - 1) > 1e-3:
+            raise rollout.DeployError(f"smoke inference returned nonsense: {p}")
+    return {t: p.label for t, p in zip(SMOKE, preds, strict=True)}
+
+
+def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
+    """Publish registry ``version`` (default: production) as a new Triton version; roll back on failure."""
+    labels: list[str] = []
+
+    def build(model_dir: str, card: dict) -> tuple[int, dict]:
+        label_map = registry.read_label_map(model_dir)
+        labels.extend(label_map["labels"])
+        with tempfile.TemporaryDirectory(prefix="ugc-onnx-") as tmp:
+            onnx_path = export.export_onnx(model_dir, f"{tmp}/model.onnx")
+            parity = export.parity_check(model_dir, onnx_path, atol=cfg.parity_atol)  # raises ParityError
+            cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size)
+            tv = publish(cfg.repo_uri, model_dir, onnx_path, cfgs, cfg.target,
+                         meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri})
+        return tv, {"parity": parity}
+
+    return rollout.deploy(cfg, version, MODELS, build, lambda _v: _smoke(cfg, labels))

@@ -1,0 +1,56 @@
+"""In-process inference with a registered sentiment classifier (torch on the CPU or a GPU).
+
+Shared by training (validation, test metrics), the gate (re-scoring production) and monitoring (scoring
+without Triton, drift embeddings). Torch is imported inside the functions: importing this module is free.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ugc import registry
+
+
+def load_classifier(model_dir: str):
+    """(model, tokenizer, labels, max_length) of a fetched classifier directory; eval mode, on the CPU."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    label_map = registry.read_label_map(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    return model, AutoTokenizer.from_pretrained(model_dir), label_map["labels"], label_map["max_length"]
+
+
+def predict_probs(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 128,
+                  device=None) -> np.ndarray:
+    """Softmax probabilities, float32, one row per text. Sorts by length so batches pad little."""
+    import torch
+
+    device = device or next(model.parameters()).device
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, len(texts), batch_size):
+            idx = order[i:i + batch_size]
+            enc = tokenizer([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt").to(device)
+            logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+            out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def embed(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled last hidden states of the classifier's encoder: sentence embeddings in its own space."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(texts), batch_size):
+            enc = tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt")
+            hidden = model.base_model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])[0]
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)

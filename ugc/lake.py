@@ -1,0 +1,117 @@
+"""Lake layout and atomic partition publishing.
+
+    {lake}/posts/dt=YYYY-MM-DD/part-<sha>.parquet   content-addressed data file
+    {lake}/posts/dt=YYYY-MM-DD/_manifest.json       the commit point: lists the live files
+    {lake}/posts/dt=YYYY-MM-DD/_validation/         GX results + Data Docs
+    {lake}/quarantine/dt=YYYY-MM-DD/quarantine.jsonl
+
+Readers go through the manifest, so a partition is never seen half-written on a local disk
+or on S3 (where there is no directory rename): the data file is written first under a name
+no reader knows, then one atomic manifest write publishes it, then stale files are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ugc import storage
+
+MANIFEST = "_manifest.json"
+SCHEMA_VERSION = 1
+
+# The canonical post schema every partition follows (ingestion writes it; every other stage reads it).
+POST_SCHEMA = pa.schema(
+    [
+        pa.field("post_id", pa.string(), nullable=False),
+        pa.field("platform", pa.string(), nullable=False),
+        pa.field("author_id", pa.string(), nullable=False),  # salted sha256, never the raw id
+        pa.field("text", pa.string(), nullable=False),  # cleaned + PII-redacted
+        pa.field("lang", pa.string(), nullable=False),  # vocab.LANGS
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("parent_id", pa.string()),
+        pa.field("label", pa.string()),  # vocab.LABELS or null
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("text_hash", pa.uint64(), nullable=False),  # hash of casefolded cleaned text
+        pa.field("pii_count", pa.int32(), nullable=False),
+    ]
+)
+POST_COLUMNS = tuple(POST_SCHEMA.names)
+
+
+def partition_uri(lake: str, day: date) -> str:
+    return storage.join(lake, "posts", f"dt={day.isoformat()}")
+
+
+def quarantine_uri(lake: str, day: date) -> str:
+    return storage.join(lake, "quarantine", f"dt={day.isoformat()}", "quarantine.jsonl")
+
+
+def write_partition(lake: str, day: date, table: pa.Table, extra: dict) -> dict:
+    """Publish ``table`` as the day's partition; returns the manifest written."""
+    uri = partition_uri(lake, day)
+    buf = io.BytesIO()
+    # Fixed writer options: the same rows give the same bytes, hence the same file name.
+    pq.write_table(table.cast(POST_SCHEMA), buf, compression="zstd", row_group_size=256_000)
+    data = buf.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    name = f"part-{sha[:16]}.parquet"
+    storage.write_bytes(storage.join(uri, name), data)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "dt": day.isoformat(),
+        "files": [name],
+        "rows": table.num_rows,
+        "bytes": len(data),
+        "snapshot_id": sha,
+        **extra,
+    }
+    storage.write_bytes(storage.join(uri, MANIFEST), json.dumps(manifest, indent=2, sort_keys=True).encode())
+    for f in storage.list_files(uri, recursive=False):
+        fname = f.rsplit("/", 1)[-1]
+        if fname.startswith("part-") and fname != name:
+            storage.delete(f)
+    return manifest
+
+
+def read_manifest(partition: str) -> dict:
+    try:
+        return json.loads(storage.read_bytes(storage.join(partition, MANIFEST)))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"no published partition at {partition} (missing {MANIFEST})") from e
+
+
+def read_partition(partition: str, columns: list[str] | None = None) -> pa.Table:
+    """The rows of a published partition (only the files its manifest lists)."""
+    m = read_manifest(partition)
+    tables = [pq.read_table(io.BytesIO(storage.read_bytes(storage.join(partition, f))), columns=columns)
+              for f in m["files"]]
+    return pa.concat_tables(tables) if tables else POST_SCHEMA.empty_table()
+
+
+def list_partitions(lake: str) -> list[date]:
+    """Days with a published partition, ascending."""
+    out = []
+    for name in storage.list_dirs(storage.join(lake, "posts")):
+        if name.startswith("dt="):
+            try:
+                day = date.fromisoformat(name[3:])
+            except ValueError:
+                continue
+            if storage.exists(storage.join(partition_uri(lake, day), MANIFEST)):
+                out.append(day)
+    return sorted(out)
+
+
+def write_quarantine(lake: str, day: date, records: list[dict]) -> str:
+    """Write the day's quarantine (JSON lines, sorted, so reruns give identical files)."""
+    uri = quarantine_uri(lake, day)
+    records = sorted(records, key=lambda r: (r["source_file"], r["row"], r["reason"]))
+    body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    storage.write_bytes(uri, body.encode("utf-8"))
+    return uri

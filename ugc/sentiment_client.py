@@ -1,0 +1,97 @@
+"""Typed gRPC client for the Triton ``sentiment`` ensemble: services send text, get labels + probabilities.
+
+    from ugc.sentiment_client import SentimentClient
+    with SentimentClient("127.0.0.1:8001") as c:
+        c.classify(["这个手机真的太好用了", "never again"])  # -> [Prediction(label=..., probabilities=...)]
+
+CLI: ``ugc classify --url 127.0.0.1:8001 "text" ...``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ugc.triton_client import ClientInputError, TritonClient
+
+MAX_TEXT_BYTES = 8192  # the ingest limit: anything longer never reached training either
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probabilities.values())
+
+
+class SentimentClient(TritonClient):
+    def __init__(self, url: str = "127.0.0.1:8001", model: str = "sentiment", timeout_s: float = 10.0,
+                 batch_size: int = 32, retries: int = 4, backoff_s: float = 0.2, labels: list[str] | None = None):
+        super().__init__(url, model, timeout_s, retries, backoff_s)
+        self.batch_size = batch_size
+        self._labels = labels
+
+    @staticmethod
+    def _validate(texts) -> list[bytes]:
+        if isinstance(texts, str | bytes) or not isinstance(texts, list | tuple):
+            raise ClientInputError("texts must be a list of strings")
+        if not texts:
+            raise ClientInputError("texts is empty")
+        out = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise ClientInputError(f"texts[{i}] is {type(t).__name__}, not str")
+            b = t.encode("utf-8")
+            if len(b) > MAX_TEXT_BYTES:
+                raise ClientInputError(f"texts[{i}] is {len(b)} bytes; the limit is {MAX_TEXT_BYTES}")
+            out.append(b)
+        return out
+
+    def labels(self) -> list[str]:
+        """Label order of the probabilities output (published in the ensemble's config parameters)."""
+        if self._labels is None:
+            self._labels = json.loads(self.model_parameter("labels"))
+        return self._labels
+
+    def _infer(self, batch: list[bytes], with_labels: bool = False):
+        import tritonclient.grpc as grpcclient
+
+        chunk = np.array(batch, dtype=object).reshape(-1, 1)
+        inp = grpcclient.InferInput("TEXT", list(chunk.shape), "BYTES")
+        inp.set_data_from_numpy(chunk)
+        outs = [grpcclient.InferRequestedOutput(n) for n in (("probabilities", "label") if with_labels
+                                                              else ("probabilities",))]
+        res = self._call(lambda: self._client.infer(self.model, [inp], outputs=outs, client_timeout=self.timeout_s))
+        probs = res.as_numpy("probabilities").astype(np.float32)
+        if not with_labels:
+            return probs
+        return probs, [n.decode() if isinstance(n, bytes) else str(n) for n in res.as_numpy("label").reshape(-1)]
+
+    def probabilities(self, texts: list[str], concurrency: int = 1) -> np.ndarray:
+        """(len(texts), len(labels())) probabilities, in order. ``concurrency`` batches in flight at once
+        let Triton's dynamic batcher merge them (bulk scoring)."""
+        data = self._validate(texts)
+        self.labels()
+        batches = [data[i:i + self.batch_size] for i in range(0, len(data), self.batch_size)]
+        if concurrency <= 1:
+            return np.concatenate([self._infer(b) for b in batches])
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(concurrency) as pool:  # the gRPC client is thread-safe
+            return np.concatenate(list(pool.map(self._infer, batches)))
+
+    def classify(self, texts: list[str]) -> list[Prediction]:
+        """One Prediction per text, in order; sends batches of ``batch_size``."""
+        data = self._validate(texts)
+        labels = self.labels()
+        preds: list[Prediction] = []
+        for i in range(0, len(data), self.batch_size):
+            probs, names = self._infer(data[i:i + self.batch_size], with_labels=True)
+            preds += [Prediction(label=n, probabilities={lab: float(v) for lab, v in zip(labels, p, strict=True)})
+                      for p, n in zip(probs, names, strict=True)]
+        return preds

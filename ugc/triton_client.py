@@ -1,0 +1,63 @@
+"""The gRPC connection every Triton client shares: per-call timeout, retries with exponential backoff on
+transient errors only (UNAVAILABLE, deadline exceeded), and the errors callers see.
+
+Services use the typed clients on top: ``ugc.sentiment_client.SentimentClient`` and
+``ugc.generator_client.GeneratorClient``.
+"""
+
+from __future__ import annotations
+
+
+class ClientInputError(ValueError):
+    """The request itself is invalid (not retryable)."""
+
+
+class ServingUnavailable(RuntimeError):
+    """Triton stayed unreachable after every retry."""
+
+
+def is_transient(e: BaseException) -> bool:
+    """UNAVAILABLE or deadline-exceeded: worth another try; anything else is the request's fault."""
+    from tritonclient.utils import InferenceServerException
+
+    if not isinstance(e, InferenceServerException):
+        return False
+    status = (e.status() or "").upper()
+    return "UNAVAILABLE" in status or "DEADLINE" in status or "unavailable" in str(e).lower()
+
+
+class TritonClient:
+    """gRPC connection to one model with retries (tenacity) on transient errors only."""
+
+    def __init__(self, url: str, model: str, timeout_s: float = 10.0, retries: int = 4, backoff_s: float = 0.2):
+        import tritonclient.grpc as grpcclient
+
+        self.url, self.model, self.timeout_s = url, model, timeout_s
+        self.retries, self.backoff_s = retries, backoff_s
+        self._client = grpcclient.InferenceServerClient(url)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, fn):
+        from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+        retrying = Retrying(retry=retry_if_exception(is_transient), stop=stop_after_attempt(self.retries + 1),
+                            wait=wait_exponential(multiplier=self.backoff_s, exp_base=2), reraise=False)
+        try:
+            return retrying(fn)
+        except RetryError as e:
+            cause = e.last_attempt.exception()
+            raise ServingUnavailable(f"Triton at {self.url} unavailable after {self.retries + 1} tries: {cause}") \
+                from cause
+
+    def model_parameter(self, name: str) -> str:
+        """A string parameter of the deployed model's config (labels, tasks, limits are published there)."""
+        cfg = self._call(lambda: self._client.get_model_config(self.model, client_timeout=self.timeout_s))
+        return cfg.config.parameters[name].string_value
