@@ -19,7 +19,7 @@ def plain_checks(df, day: date) -> dict:
     """The GX suite's expectations, hand-written in pandas (the baseline)."""
     from ingestion.config import KNOWN_PLATFORMS
     from ugc.lake import POST_COLUMNS
-    from ugc.vocab import LABELS, LANGS
+    from ugc.vocab import LABELS, LANGS, MAX_TEXT_BYTES
 
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     lens = df["text"].str.len()
@@ -29,7 +29,7 @@ def plain_checks(df, day: date) -> dict:
         **{f"not_null_{c}": bool(df[c].notna().all()) for c in
            ("post_id", "platform", "author_id", "text", "lang", "created_at", "text_hash")},
         "unique": not df.duplicated(["platform", "post_id"]).any(),
-        "text_len": bool(lens.between(1, 8192).all()),
+        "text_len": bool(lens.between(1, MAX_TEXT_BYTES).all()),
         "lang": bool(df["lang"].isin(LANGS).all()),
         "label": bool(df["label"].dropna().isin(LABELS).all()),
         "created_at": bool(df["created_at"].between(start, start + timedelta(days=1) - timedelta(microseconds=1)).all()),

@@ -57,12 +57,13 @@ def normalize_text(text: pa.Array) -> pa.Array:
 
 
 def _placeholder_count(arr: pa.Array) -> np.ndarray:
-    return sum(pc.count_substring(arr, p.placeholder).to_numpy(zero_copy_only=False) for p in vocab.PII)
+    return sum(pc.count_substring(arr, p).to_numpy(zero_copy_only=False) for p in set(vocab.PLACEHOLDERS.values()))
 
 
 def redact_pii(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Replace PII (ugc.vocab.PII: URLs, e-mails, id numbers, phones) with placeholder tokens; return
-    (text, count per row)."""
+    """Replace PII (``ugc.vocab.PII``: links, e-mails, messenger ids, cards, id numbers, IPs, phones) with
+    placeholder tokens; return (text, count per row). Only rows with a hint are touched; patterns with a
+    validator (Luhn) run in Python on the rows their RE2 form matched (a handful per day)."""
     count = pa.array(np.zeros(len(text), dtype=np.int32))
     hint = pc.fill_null(pc.match_substring_regex(text, vocab.PII_HINT), False)
     if not pc.any(hint).as_py():
@@ -71,6 +72,10 @@ def redact_pii(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     sub = text.take(idx)
     before = _placeholder_count(sub)
     for p in vocab.PII:
+        if p.check:
+            sub = _where(pc.match_substring_regex(sub, p.re2),
+                         lambda a, p=p: pa.array([p.sub(t)[0] for t in a.to_pylist()], pa.string()), sub)
+            continue
         # Bounded patterns run twice: the captured trailing boundary of one match can be the leading one
         # of the next (RE2 has no look-around).
         for _ in range(2 if p.before or p.after else 1):
@@ -116,9 +121,9 @@ def detect_lang(text: pa.Array, pii_placeholders: pa.Array | None = None) -> pa.
     if len(kana):
         second = buf[kana + 1]
         w[kana[(second >= 0x81) & (second <= 0x83)]] = _OTHER
-    lens = np.diff(off)
-    packed = np.add.reduceat(w, off[:-1]) if len(buf) else np.zeros(n, np.int64)
-    packed[lens == 0] = 0  # reduceat returns the next element for empty segments
+    # Per-string sums as differences of one cumulative sum: empty strings (anywhere, the last one too) are 0.
+    cum = np.concatenate([np.zeros(1, np.int64), np.cumsum(w)])
+    packed = cum[off[1:]] - cum[off[:-1]]
     latin = packed & (_HAN - 1)
     han = (packed >> 20) & (_HAN - 1)
     other = packed >> 40
@@ -128,14 +133,19 @@ def detect_lang(text: pa.Array, pii_placeholders: pa.Array | None = None) -> pa.
     return pa.array(out, pa.string())
 
 
-def parse_timestamps(raw: pa.Array) -> pa.Array:
-    """ISO-8601 (any offset; naive = UTC) or epoch seconds/milliseconds -> timestamp[us, UTC].
+_HAS_OFFSET = r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 
-    Unparseable values become null; the caller quarantines them.
+
+def parse_timestamps(raw: pa.Array, naive_tz: pa.Array | None = None) -> pa.Array:
+    """ISO-8601 (any offset) or epoch seconds/milliseconds -> timestamp[us, UTC].
+
+    An ISO time without an offset is local time of ``naive_tz`` (per row: an IANA name such as
+    "Asia/Shanghai" or "+08:00"; null or absent = UTC). Unparseable values become null; the caller
+    quarantines them.
     """
     raw = raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw
     us = np.full(len(raw), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    numeric = pc.fill_null(pc.match_substring_regex(raw, r"^-?\d{9,13}(?:\.\d+)?$"), False)
+    numeric = pc.fill_null(pc.match_substring_regex(raw, r"^-?[0-9]{9,13}(?:\.[0-9]+)?$"), False)
     idx = np.flatnonzero(numeric.to_numpy(zero_copy_only=False))
     if len(idx):
         num = pc.cast(raw.filter(numeric), pa.float64()).to_numpy()
@@ -144,12 +154,33 @@ def parse_timestamps(raw: pa.Array) -> pa.Array:
     rest = pc.and_(pc.invert(numeric), pc.is_valid(raw))
     ridx = np.flatnonzero(pc.fill_null(rest, False).to_numpy(zero_copy_only=False))
     if len(ridx):
-        vals = raw.filter(rest).to_numpy(zero_copy_only=False)
-        parsed = pd.to_datetime(pd.Series(vals, dtype=object), utc=True, errors="coerce", format="ISO8601")
+        vals = pd.Series(raw.filter(rest).to_numpy(zero_copy_only=False), dtype=object)
+        parsed = pd.to_datetime(vals, utc=True, errors="coerce", format="ISO8601")
+        if naive_tz is not None:
+            tzs = pd.Series(naive_tz.filter(rest).to_numpy(zero_copy_only=False), dtype=object)
+            naive = ~vals.str.strip().str.contains(_HAS_OFFSET, regex=True, na=False) & tzs.notna()
+            for tz in tzs[naive].unique():
+                m = naive & (tzs == tz)
+                local = pd.to_datetime(vals[m], errors="coerce", format="ISO8601")
+                try:
+                    parsed[m] = local.dt.tz_localize(_tz(tz), ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+                except (ValueError, TypeError, AttributeError):  # mixed offsets in one group: leave them UTC
+                    pass
         ints = pa.array(parsed.dt.as_unit("us")).cast(pa.int64())
         us[ridx] = pc.fill_null(ints, np.iinfo(np.int64).min).to_numpy()
     valid = us != np.iinfo(np.int64).min
     return pa.array(us, pa.int64(), mask=~valid).cast(pa.timestamp("us", tz="UTC"))
+
+
+def _tz(name: str):
+    """An IANA zone ("Asia/Shanghai") or a fixed offset ("+08:00")."""
+    from datetime import timedelta, timezone
+
+    if name[:1] in "+-" and len(name) >= 3:
+        sign = -1 if name[0] == "-" else 1
+        hh, _, mm = name[1:].partition(":")
+        return timezone(sign * timedelta(hours=int(hh), minutes=int(mm or 0)))
+    return name
 
 
 def text_hash(text: pa.Array) -> pa.Array:

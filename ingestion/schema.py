@@ -21,6 +21,15 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "label": ("label", "sentiment"),
 }
 REQUIRED = ("post_id", "platform", "author_id", "text", "created_at")
+# Input name (normalised) -> canonical field.
+ALIAS_OF = {a: canon for canon, aliases in FIELD_ALIASES.items() for a in aliases}
+# Identifiers are single-line tokens of bounded length; anything else is not an id (a swallowed CSV record).
+MAX_ID_CHARS = 256
+
+
+def norm_key(name: str) -> str:
+    """Field names as exports spell them: " Post_ID " and "\ufeffpost_id" are "post_id"."""
+    return name.strip().lstrip("\ufeff").strip().lower()
 
 
 # Quarantine reasons (stable strings: dashboards and tests key on them).
@@ -36,4 +45,11 @@ R_OUT_OF_DAY = "created_at_outside_partition_day"
 R_BAD_LABEL = "invalid_label"
 R_DUP_ID = "duplicate_post_id"
 R_DUP_TEXT = "duplicate_text"
-R_UNREADABLE = "unreadable_file"
+R_UNREADABLE = "unreadable_file"  # suffixed with ':<error type>'
+R_TOO_DEEP = "json_too_deep"
+R_WRONG_TYPE = "wrong_type"  # suffixed with ':<field>': a list/object/bool/number where text belongs
+R_AMBIGUOUS = "ambiguous_field"  # suffixed with ':<field>': two columns/keys spell the same field differently
+R_INVALID_VALUE = "invalid_value"  # suffixed with ':<field>': an id with a line break, control char or 256+ chars
+R_READER_CRASHED = "reader_crashed"  # a native reader died on the file: quarantined whole, the day goes on
+R_FILE_TOO_LARGE = "file_too_large"  # decompressed beyond the configured limit (a decompression bomb)
+R_UNSUPPORTED = "unsupported_file_type"

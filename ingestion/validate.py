@@ -83,10 +83,35 @@ def run_suite(df, cfg: ValidateConfig, docs_dir: str | None = None) -> dict:
         .add_batch_definition_whole_dataframe("partition")
     suite = ctx.suites.add(build_suite(gx, cfg))
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="posts", data=batch_def, suite=suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="docs")] if docs_dir else []
-    cp = ctx.checkpoints.add(gx.Checkpoint(name="posts", validation_definitions=[vd], actions=actions))
+    cp = ctx.checkpoints.add(gx.Checkpoint(name="posts", validation_definitions=[vd], actions=[]))
     res = cp.run(batch_parameters={"dataframe": df})
-    return next(iter(res.run_results.values())).to_json_dict()
+    vr_id, vr = next(iter(res.run_results.items()))
+    result = vr.to_json_dict()  # the evidence, values as they are (JSON, never HTML)
+    if docs_dir:
+        # GX writes values from the data (unexpected platforms, texts) into Data Docs HTML unescaped: a post
+        # whose platform is "<script>..." would run in the reader's browser. Render docs from a copy in which
+        # every value that came from the data is HTML-escaped, so it shows as text.
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        for r in vr.results:
+            r.result = _escaped(r.result)
+        ctx.validation_results_store.set(vr_id, vr)
+        ctx.build_data_docs(site_names=["ugc"], resource_identifiers=[vr_id, ExpectationSuiteIdentifier(
+            name=suite.name)])
+    return result
+
+
+def _escaped(value):
+    """Every string inside ``value`` HTML-escaped (dict keys too): data rendered as text, never as markup."""
+    import html
+
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(v) for v in value)
+    return value
 
 
 def summarize(result: dict) -> dict:

@@ -14,16 +14,24 @@ permission to edit the training DAGs. The lake comes from UGC_LAKE_URI.
 from __future__ import annotations
 
 import html
+from typing import Annotated
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.core_api.security import GetUserDep, get_user
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-# Every route, the HTML page included, needs an authenticated Airflow user.
+from ops.http_limits import BodyLimit, read_json
+from ugc.registry import VERSION_RE
+
+# Every route, the HTML page included, needs an authenticated Airflow user; bodies are small JSON.
 app = FastAPI(title="ugc-mlops platform", dependencies=[Depends(get_user)])
+app.add_middleware(BodyLimit, max_bytes=16 * 1024)
+Version = Annotated[str, StringConstraints(pattern=VERSION_RE.pattern, max_length=100)]
+Reason = Annotated[str, StringConstraints(max_length=1000)]
 
 
 def _lake() -> str:
@@ -61,13 +69,29 @@ def _may_edit(user, model: str) -> None:
 
 
 class Promote(BaseModel):
-    version: str
-    expected_current: str | None = None
-    reason: str = ""
+    model_config = ConfigDict(extra="forbid")
+    version: Version
+    expected_current: Version | None = None
+    reason: Reason = ""
 
 
 class Rollback(BaseModel):
-    reason: str = ""
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = ""
+
+
+def _registry_call(fn, *args, **kw) -> dict:
+    """A registry change; 422 for a malformed version, 404 for a missing one, 409 for a conflict."""
+    from ugc import registry
+
+    try:
+        return fn(*args, **kw)
+    except registry.InvalidVersion as e:
+        raise HTTPException(422, str(e)) from e
+    except registry.VersionNotFound as e:
+        raise HTTPException(404, str(e)) from e
+    except registry.RegistryError as e:
+        raise HTTPException(409, str(e)) from e
 
 
 @app.get("/api/registry/{model}")
@@ -82,30 +106,28 @@ def reports_latest() -> dict:
     return catalog.latest_reports(_lake()) or {"day": None}
 
 
+# The body is read inside the handlers, after authentication and authorisation (see ops/http_limits.py).
 @app.post("/api/registry/{model}/promote")
-def promote(model: str, body: Promote, user: GetUserDep) -> dict:
+async def promote(model: str, request: Request, user: GetUserDep) -> dict:
     from ugc import registry
 
     reg = _registry(model)
     _may_edit(user, model)
-    try:
-        index = registry.promote(reg, body.version, body.expected_current,
-                                 reason=f"{user.get_name()} via /ugc: {body.reason}")
-    except registry.RegistryError as e:
-        raise HTTPException(409, str(e)) from e
+    body = await read_json(request, Promote)
+    index = await run_in_threadpool(_registry_call, registry.promote, reg, body.version, body.expected_current,
+                                    reason=f"{user.get_name()} via /ugc: {body.reason}")
     return {"production": index["production"]}
 
 
 @app.post("/api/registry/{model}/rollback")
-def rollback(model: str, body: Rollback, user: GetUserDep) -> dict:
+async def rollback(model: str, request: Request, user: GetUserDep) -> dict:
     from ugc import registry
 
     reg = _registry(model)
     _may_edit(user, model)
-    try:
-        index = registry.rollback(reg, reason=f"{user.get_name()} via /ugc: {body.reason}")
-    except registry.RegistryError as e:
-        raise HTTPException(409, str(e)) from e
+    body = await read_json(request, Rollback)
+    index = await run_in_threadpool(_registry_call, registry.rollback, reg,
+                                    reason=f"{user.get_name()} via /ugc: {body.reason}")
     return {"production": index["production"]}
 
 

@@ -1,7 +1,8 @@
 """Deploy a registered generation model to Triton as the python-backend model ``generator``.
 
     {repo}/generator/config.pbtxt
-    {repo}/generator/<v>/model.py, ugc/{textgen,safety,vocab,settings}.py, ugc_generation.json, model.json, hf/...
+    {repo}/generator/<v>/model.py, ugc/{textgen,safety,textnorm,vocab,settings}.py + ugc/data/, ugc_generation.json,
+                           model.json, hf/...
 
 The version is self-contained: the prompt template and the safety filter travel with it (copied from the
 core package), so the server builds prompts exactly as training did and filters every output.
@@ -20,8 +21,11 @@ from serving.config import GeneratorDeployConfig
 MODEL = "generator"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _CORE = os.path.join(_HERE, "..", "ugc")
+# The prompt contract and the safety filter travel with every version (stdlib + jieba in the Triton env).
 _CODE = {"model.py": os.path.join(_HERE, "triton_models", "generator.py"),
-         **{f"ugc/{m}.py": os.path.join(_CORE, f"{m}.py") for m in ("__init__", "textgen", "safety", "vocab", "settings")}}
+         "ugc/data/safety_tables.json": os.path.join(_CORE, "data", "safety_tables.json"),
+         **{f"ugc/{m}.py": os.path.join(_CORE, f"{m}.py")
+            for m in ("__init__", "textgen", "safety", "textnorm", "vocab", "settings")}}
 
 
 def config(tasks: list[str], target: str = "cpu", max_batch_size: int = 8, queue_delay_us: int = 20000) -> str:

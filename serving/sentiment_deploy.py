@@ -18,6 +18,7 @@ import tempfile
 from serving import export, repository, rollout
 from serving.config import DeployConfig
 from ugc import registry
+from ugc.vocab import MAX_TEXT_BYTES
 
 MODELS = ("sentiment_tokenizer", "sentiment_model", "sentiment_postprocess", "sentiment")
 SMOKE = ("这个手机真的太好用了，五星好评", "Worst delivery ever, want a refund")
@@ -56,6 +57,9 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
         return c
 
     tok = base("sentiment_tokenizer", backend="python", instances=2)
+    # Checked inside the model before decoding (the client checks the same first): see triton_models/tokenizer.py.
+    tok.parameters["max_text_bytes"].string_value = str(MAX_TEXT_BYTES)
+    tok.parameters["max_request_bytes"].string_value = str(MAX_TEXT_BYTES * max_batch_size)
     _io(tok.input, "TEXT", mc.TYPE_STRING, [1])
     _io(tok.output, "input_ids", mc.TYPE_INT64, [max_length])
     _io(tok.output, "attention_mask", mc.TYPE_INT64, [max_length])

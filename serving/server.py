@@ -99,13 +99,21 @@ class TritonServer:
         pylib = sysconfig.get_config_var("LIBDIR") or ""
         pylib = pylib if os.path.exists(os.path.join(pylib, "libpython3.11.so.1.0")) else ""
         env["LD_LIBRARY_PATH"] = ":".join(p for p in (libs, pylib, env.get("LD_LIBRARY_PATH", "")) if p)
+        # Large request buffers (a 64 x 1 MB request is refused, but first received and parsed) must go back to
+        # the OS when freed: glibc's adaptive mmap threshold would keep them in a heap that only grows.
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
+        env.setdefault("MALLOC_TRIM_THRESHOLD_", str(128 * 1024))
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         # The python backend runs model.py with the first `python` on PATH: the serving env's.
         env["PATH"] = os.path.join(self.python_env, "bin") + ":" + env.get("PATH", "")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
         args = [binary, f"--model-repository={self.repo}", f"--backend-directory={_backend_dir(self._tmp)}",
                 "--model-control-mode=explicit", f"--grpc-port={self.grpc_port}", f"--http-port={self.http_port}",
                 f"--metrics-port={self.metrics_port}", "--pinned-memory-pool-byte-size=0", "--allow-gpu-metrics=false",
-                "--exit-timeout-secs=5", "--strict-readiness=true", "--log-verbose=0"]
+                "--exit-timeout-secs=5", "--strict-readiness=true", "--log-verbose=0",
+                # Pooled request/response messages keep the capacity of the largest request they ever held (a
+                # refused 64 MB request would stay resident per slot): free them after each request instead.
+                "--grpc-infer-allocation-pool-size=0"]
         args += [f"--load-model={m}" for m in self.load]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env,

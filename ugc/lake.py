@@ -1,13 +1,15 @@
 """Lake layout and atomic partition publishing.
 
-    {lake}/posts/dt=YYYY-MM-DD/part-<sha>.parquet   content-addressed data file
-    {lake}/posts/dt=YYYY-MM-DD/_manifest.json       the commit point: lists the live files
-    {lake}/posts/dt=YYYY-MM-DD/_validation/         GX results + Data Docs
-    {lake}/quarantine/dt=YYYY-MM-DD/quarantine.jsonl
+    {lake}/posts/dt=YYYY-MM-DD/part-<sha>.parquet          content-addressed data file
+    {lake}/posts/dt=YYYY-MM-DD/_manifest.json              the commit point: lists the live data and quarantine
+    {lake}/posts/dt=YYYY-MM-DD/_validation/                GX results + Data Docs
+    {lake}/quarantine/dt=YYYY-MM-DD/quarantine-<sha>.jsonl content-addressed quarantine of the same run
 
-Readers go through the manifest, so a partition is never seen half-written on a local disk
-or on S3 (where there is no directory rename): the data file is written first under a name
-no reader knows, then one atomic manifest write publishes it, then stale files are removed.
+Readers go through the manifest, so a partition is never seen half-written on a local disk or on S3 (where
+there is no directory rename): the data and quarantine files are written first under names no reader knows,
+then one atomic manifest write publishes both together (a run killed before it leaves nothing visible).
+Files of the previous manifest are kept for readers that opened it a moment ago; anything older is deleted
+when the next run publishes.
 """
 
 from __future__ import annotations
@@ -48,13 +50,43 @@ def partition_uri(lake: str, day: date) -> str:
     return storage.join(lake, "posts", f"dt={day.isoformat()}")
 
 
-def quarantine_uri(lake: str, day: date) -> str:
-    return storage.join(lake, "quarantine", f"dt={day.isoformat()}", "quarantine.jsonl")
+def _quarantine_dir(lake: str, day: date) -> str:
+    return storage.join(lake, "quarantine", f"dt={day.isoformat()}")
 
 
-def write_partition(lake: str, day: date, table: pa.Table, extra: dict) -> dict:
-    """Publish ``table`` as the day's partition; returns the manifest written."""
+def quarantine_body(records: list[dict]) -> tuple[str, bytes]:
+    """(file name, bytes) of a quarantine: JSON lines sorted, so reruns give identical, same-named files."""
+    records = sorted(records, key=lambda r: (r["source_file"], r["row"], r["reason"]))
+    body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode("utf-8")
+    return f"quarantine-{hashlib.sha256(body).hexdigest()[:16]}.jsonl", body
+
+
+def quarantine_uri(lake: str, day: date, name: str) -> str:
+    return storage.join(_quarantine_dir(lake, day), name)
+
+
+def read_quarantine(lake: str, day: date) -> list[dict]:
+    """The quarantine records the day's published manifest names."""
+    name = read_manifest(partition_uri(lake, day)).get("quarantine_file")
+    if not name:
+        return []
+    return [json.loads(ln) for ln in storage.read_bytes(quarantine_uri(lake, day, name)).decode().splitlines()]
+
+
+def _prune(directory: str, prefix: str, keep: set[str]) -> None:
+    for f in storage.list_files(directory, recursive=False):
+        name = f.rsplit("/", 1)[-1]
+        if name.startswith(prefix) and name not in keep:
+            storage.delete(f)
+
+
+def write_partition(lake: str, day: date, table: pa.Table, extra: dict, quarantine: list[dict] | None = None) -> dict:
+    """Publish ``table`` and its ``quarantine`` as the day's partition, in one commit; returns the manifest."""
     uri = partition_uri(lake, day)
+    try:
+        previous = read_manifest(uri)
+    except FileNotFoundError:
+        previous = {}
     buf = io.BytesIO()
     # Fixed writer options: the same rows give the same bytes, hence the same file name.
     pq.write_table(table.cast(POST_SCHEMA), buf, compression="zstd", row_group_size=256_000)
@@ -62,20 +94,21 @@ def write_partition(lake: str, day: date, table: pa.Table, extra: dict) -> dict:
     sha = hashlib.sha256(data).hexdigest()
     name = f"part-{sha[:16]}.parquet"
     storage.write_bytes(storage.join(uri, name), data)
+    q_name, q_body = quarantine_body(quarantine or [])
+    storage.write_bytes(quarantine_uri(lake, day, q_name), q_body)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "dt": day.isoformat(),
         "files": [name],
+        "quarantine_file": q_name,
         "rows": table.num_rows,
         "bytes": len(data),
         "snapshot_id": sha,
         **extra,
     }
     storage.write_bytes(storage.join(uri, MANIFEST), json.dumps(manifest, indent=2, sort_keys=True).encode())
-    for f in storage.list_files(uri, recursive=False):
-        fname = f.rsplit("/", 1)[-1]
-        if fname.startswith("part-") and fname != name:
-            storage.delete(f)
+    _prune(uri, "part-", {name, *previous.get("files", [])})
+    _prune(_quarantine_dir(lake, day), "quarantine", {q_name, previous.get("quarantine_file", "")})
     return manifest
 
 
@@ -108,10 +141,3 @@ def list_partitions(lake: str) -> list[date]:
     return sorted(out)
 
 
-def write_quarantine(lake: str, day: date, records: list[dict]) -> str:
-    """Write the day's quarantine (JSON lines, sorted, so reruns give identical files)."""
-    uri = quarantine_uri(lake, day)
-    records = sorted(records, key=lambda r: (r["source_file"], r["row"], r["reason"]))
-    body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    storage.write_bytes(uri, body.encode("utf-8"))
-    return uri

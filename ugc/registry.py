@@ -35,6 +35,14 @@ class RegistryError(RuntimeError):
     """The registry is not in the state the operation expected."""
 
 
+class InvalidVersion(RegistryError):
+    """Not a version name (a path, a NUL, 5,000 characters): refused before it reaches storage."""
+
+
+class VersionNotFound(RegistryError):
+    """No complete version of that name in this registry."""
+
+
 def registry_uri(lake: str, model: str) -> str:
     """Where ``model``'s registry lives in a lake."""
     if model not in MODELS:
@@ -51,7 +59,7 @@ def new_version(prefix: str, snapshot_id: str) -> str:
 def check_version(version: str) -> str:
     """``version`` when it is a well-formed version name; RegistryError otherwise (never a path)."""
     if not isinstance(version, str) or not VERSION_RE.match(version) or ".." in version:
-        raise RegistryError(f"not a version name: {str(version)[:80]!r}")
+        raise InvalidVersion(f"not a version name: {str(version)[:80]!r}")
     return version
 
 
@@ -121,8 +129,10 @@ def read_json(registry: str, version: str, name: str) -> dict:
 def card(registry: str, version: str) -> dict:
     try:
         return read_json(registry, version, ARTIFACT)
+    except InvalidVersion:
+        raise
     except RegistryError as e:
-        raise RegistryError(f"no complete version {version!r} in {registry}") from e
+        raise VersionNotFound(f"no complete version {version!r} in {registry}") from e
 
 
 def lineage(registry: str, version: str) -> dict:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ugc.triton_client import ClientInputError, TritonClient
-
-MAX_TEXT_BYTES = 8192  # the ingest limit: anything longer never reached training either
+from ugc.vocab import MAX_TEXT_BYTES
 
 
 @dataclass(frozen=True)

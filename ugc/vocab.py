@@ -17,15 +17,20 @@ from functools import cached_property
 
 LABELS = ("negative", "neutral", "positive")
 LANGS = ("zh", "en", "other")
+# The longest post, in UTF-8 bytes, anything accepts: ingest quarantines longer texts, so no model ever saw one,
+# and the Triton models and clients refuse them.
+MAX_TEXT_BYTES = 8192
 
 
 @dataclass(frozen=True)
 class PiiPattern:
     kind: str
     placeholder: str
-    core: str  # valid in RE2 and in Python re
-    before: str = ""  # characters that may not touch the match on the left (a class body, e.g. r"\d+")
+    core: str  # valid in RE2 and in Python re: [0-9] not \d, literal characters not \x{...}/\u...
+    hint: str  # a cheap regex every match contains: rows without any hint skip the heavy patterns
+    before: str = ""  # characters that may not touch the match on the left (a class body, e.g. "0-9+")
     after: str = ""  # ... on the right
+    check: str = ""  # a validator the match must also pass ("luhn"); RE2 cannot, so ingest runs it in Python
 
     @property
     def re2(self) -> str:
@@ -46,22 +51,80 @@ class PiiPattern:
         right = f"(?![{self.after}])" if self.after else ""
         return re.compile(f"{left}(?:{self.core}){right}")
 
+    def sub(self, text: str) -> tuple[str, int]:
+        """Redact every (validated) match in ``text``; returns (text, matches redacted)."""
+        if not self.check:
+            return self.py.subn(self.placeholder, text)
+        n = 0
 
-# Order matters: URLs and e-mails first (they contain digits), then the longest digit patterns.
+        def repl(m: re.Match) -> str:
+            nonlocal n
+            if not _CHECKS[self.check](m.group(0)):
+                return m.group(0)
+            n += 1
+            return self.placeholder
+
+        return self.py.sub(repl, text), n
+
+
+def luhn(candidate: str) -> bool:
+    """The Luhn checksum every payment card number satisfies (and ~90 % of random digit runs do not)."""
+    digits = [int(c) for c in candidate if c.isdigit()]
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(reversed(digits)))
+    return 13 <= len(digits) <= 19 and total % 10 == 0
+
+
+_CHECKS = {"luhn": luhn}
+# Top-level domains that mark a scheme-less link ("t.cn/abc", "example.com") or an obfuscated e-mail.
+_TLD = "com|net|org|cn|io|co|me|ly|cc|tv|info|biz|xyz|top|app|dev|edu|gov|uk|de|jp|hk|tw|us|ru|fr|au|in|site|shop"
+_DOT = r"(?i:[ ]*(?:\(dot\)|\[dot\]|\{dot\}|<dot>|点)[ ]*| dot |\.)"
+_AT = r"(?i:[ ]*(?:\(at\)|\[at\]|\{at\}|<at>|艾特)[ ]*| at )"
+_ZH_DIGIT = "零〇一二三四五六七八九幺"
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
+
+# Order matters: links and e-mails first (they contain digits), then the longest digit patterns.
 PII = (
-    PiiPattern("url", "[URL]", r"(?i:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"),
-    PiiPattern("email", "[EMAIL]", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
-    # 18-character PRC resident id numbers (the last may be X).
-    PiiPattern("id_number", "[ID]", r"\d{17}[\dXx]", before=r"\d", after=r"\d"),
-    # Chinese mobiles (optionally +86), international numbers with '+', and NANP (xxx) xxx-xxxx.
-    PiiPattern("phone", "[PHONE]", r"(?:\+?86[\- ]?)?1[3-9]\d(?:[\- ]?\d{4}){2}"
-                                   r"|\+\d{1,3}[\- ]?\(?\d{1,4}\)?(?:[\- ]?\d{2,4}){2,4}"
-                                   r"|\(?\d{3}\)?[\- .]\d{3}[\- .]\d{4}", before=r"\d+", after=r"\d"),
+    PiiPattern("url", "[URL]", r"(?i:https?://|www\.)(?:[A-Za-z0-9\-一-鿿]+\.)*[A-Za-z0-9\-一-鿿]+"
+                               + _URL_CHARS + "*", r"(?i:https?://|www\.)"),
+    PiiPattern("email", "[EMAIL]", r"[A-Za-z0-9._%+\-À-ɏ]+@(?:[A-Za-z0-9\-一-鿿À-ɏ]+\.)+[A-Za-z一-鿿]{2,}", "@"),
+    PiiPattern("email", "[EMAIL]", r"[A-Za-z0-9._%+\-]+" + _AT + r"[A-Za-z0-9\-]+(?:" + _DOT + r"[A-Za-z0-9\-]+)*"
+                                   + _DOT + f"(?i:{_TLD})", r"(?i: at |\(at\)|\[at\]|\{at\}|<at>|艾特)",
+               before="A-Za-z0-9", after="A-Za-z0-9"),
+    # Scheme-less links: a path ("t.cn/AbC1"), or a name of 2+ characters ("example.com"; not "U.S." or "e.g.").
+    PiiPattern("url", "[URL]", r"(?i:(?:[a-z0-9\-]+\.)+(?:" + _TLD + r"))/" + _URL_CHARS + "*"
+                               r"|(?i:(?:[a-z0-9\-]+\.)*[a-z0-9][a-z0-9\-]+\.(?:" + _TLD + r"))",
+               r"(?i:\.(?:" + _TLD + "))", before=r"A-Za-z0-9@._\-", after="A-Za-z0-9"),
+    PiiPattern("wechat", "[WECHAT]", r"(?i:微信号?|威信|薇信|v信|vx|wx|weixin|wechat(?: ?id)?|加v|加微)[ ]*[:：]?[ ]*"
+                                     r"[A-Za-z][A-Za-z0-9_\-]{5,19}|(?i:wxid_[a-z0-9]{6,20})",
+               r"(?i:微信|威信|薇信|v信|vx|wx|weixin|wechat|加v|加微)", before="A-Za-z0-9", after=r"A-Za-z0-9_\-"),
+    PiiPattern("qq", "[QQ]", r"(?i:qq号?|扣扣号?|企鹅号?)[ ]*[:：]?[ ]*[1-9][0-9]{4,11}", r"(?i:qq|扣扣|企鹅)",
+               before="A-Za-z0-9", after="0-9"),
+    # PRC resident id numbers: region, birth date, sequence, check character (18), or the old 15-digit form.
+    PiiPattern("id_number", "[ID]", r"[0-9]{6}[ \-]?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+                                    r"[ \-]?[0-9]{3}[0-9Xx]|[0-9]{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}",
+               "[0-9]{6}", before="0-9", after="0-9A-Za-z"),
+    # Payment cards: 13-19 digits in the usual groupings (4-4-4-4(-3), Amex 4-6-5, none) passing the Luhn check.
+    PiiPattern("bank_card", "[CARD]", r"[0-9]{4}[ \-]?[0-9]{4,6}[ \-]?[0-9]{4,5}(?:[ \-]?[0-9]{1,4})?",
+               r"[0-9]{4}[ \-]?[0-9]{4}", before="0-9A-Za-z", after="0-9A-Za-z", check="luhn"),
+    PiiPattern("ip", "[IP]", r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|"
+                             r"[1-9]?[0-9])){3}", r"[0-9]\.[0-9]{1,3}\.[0-9]", before="0-9.", after="0-9"),
+    PiiPattern("ip", "[IP]", r"(?i:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){7}|(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}"
+                             r"(?::[0-9a-f]{1,4}){0,6})?|::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})", "::|:[0-9A-Fa-f]+:",
+               before="0-9A-Fa-f:", after="0-9A-Fa-f:"),
+    # Chinese mobiles (optionally +86; any single space/dot/dash between digits), mobiles in Chinese numerals,
+    # landlines with an area code, international numbers with '+', and NANP (xxx) xxx-xxxx.
+    PiiPattern("phone", "[PHONE]", r"(?:\+?86[ .\-]?)?1[3-9](?:[ .\-]?[0-9]){9}"
+                                   f"|[一幺][三四五六七八九](?:[ ]?[{_ZH_DIGIT}]){{9}}"
+                                   r"|\(?0[1-9][0-9]{1,2}\)?[ \-]?[1-9][0-9]{2,3}[ \-]?[0-9]{4}"
+                                   r"|\+[0-9]{1,3}[ .\-]?\(?[0-9]{1,4}\)?(?:[ .\-]?[0-9]{2,4}){2,4}"
+                                   r"|\(?[0-9]{3}\)?[ .\-][0-9]{3}[ .\-][0-9]{4}",
+               f"[0-9]{{3}}[ .\\-]?[0-9]{{3}}|\\+[0-9]|[{_ZH_DIGIT}][ ]?[{_ZH_DIGIT}][ ]?[{_ZH_DIGIT}]",
+               before="0-9+", after="0-9"),
 )
 PLACEHOLDERS = {p.kind: p.placeholder for p in PII}
-PLACEHOLDER_RE = r"\[(?:" + "|".join(p.placeholder[1:-1] for p in PII) + r")\]"
+PLACEHOLDER_RE = r"\[(?:" + "|".join(sorted({p.placeholder[1:-1] for p in PII})) + r")\]"
 # A cheap pre-filter: a row that matches none of these cannot contain PII (ingest skips the heavy regexes).
-PII_HINT = r"@|://|www\.|\d{7}|\d{3}[\- .]\d{3}"
+PII_HINT = "|".join(dict.fromkeys(p.hint for p in PII))
 
 # Stop words: function words that carry no topic or keyword on their own.
 STOP_EN = frozenset(
@@ -78,9 +141,9 @@ EN_TAGS = frozenset({"lol", "tbh", "fr", "imo", "ngl"})
 
 def redact(text: str) -> tuple[str, list[str]]:
     """Replace every PII match with its placeholder (Python engine); returns (text, kinds found)."""
-    kinds = []
+    kinds: list[str] = []
     for p in PII:
-        text, n = p.py.subn(p.placeholder, text)
-        if n:
+        text, n = p.sub(text)
+        if n and p.kind not in kinds:
             kinds.append(p.kind)
     return text, kinds

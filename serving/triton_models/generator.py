@@ -44,6 +44,10 @@ class TritonPythonModel:
         mnt, temp, top_p, seed = col("MAX_NEW_TOKENS"), col("TEMPERATURE"), col("TOP_P"), col("SEED")
         rows = []
         for i in range(len(prompts)):
+            # Bytes before characters: nothing oversized is decoded (4 bytes per character at most).
+            if len(prompts[i]) > 4 * self.textgen.MAX_PROMPT_CHARS or len(tasks[i]) > 64:
+                raise ValueError(f"prompt is {len(prompts[i])} bytes; the limit is {self.textgen.MAX_PROMPT_CHARS} "
+                                 "characters")
             text = prompts[i].decode("utf-8") if isinstance(prompts[i], bytes) else str(prompts[i])
             task = tasks[i].decode("utf-8") if isinstance(tasks[i], bytes) else str(tasks[i])
             p = self.textgen.Params(int(mnt[i]), float(temp[i]), float(top_p[i]), int(seed[i]))

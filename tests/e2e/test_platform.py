@@ -88,6 +88,29 @@ def test_anonymous_requests_are_refused(platform):
     assert bad.status_code == 401
 
 
+def test_hostile_plugin_input_is_a_4xx_and_changes_nothing(platform):
+    url, token = platform["p"].url, platform["api"].token()
+    auth = {"Authorization": f"Bearer {token}"}
+    reg = f"{platform['lake']}/registry/sentiment"
+    before = registry.read_index(reg)
+    promote = url + "/ugc/api/registry/sentiment/promote"
+    for version in ("../../../../../evilreg/models/pwned", "../models/v1", "v1/../../x", "a\x00b", "v" * 5000, "",
+                    ".hidden", "v1..2"):
+        r = httpx.post(promote, json={"version": version}, headers=auth)
+        assert r.status_code in (404, 422), (version[:40], r.status_code, r.text[:200])
+    assert httpx.post(promote, json={"version": "v20260101T000000-deadbeef"}, headers=auth).status_code == 404
+    big = httpx.post(promote, json={"version": "v1", "reason": "x" * (2 << 20)}, headers=auth)
+    assert big.status_code == 413
+    assert httpx.post(promote, json={"version": "v1", "reason": "x" * 1001}, headers=auth).status_code == 422
+    assert httpx.post(promote, json={"version": "v1", "extra": 1}, headers=auth).status_code == 422
+    deep = b"[" * 8000 + b"]" * 8000
+    anon = httpx.post(promote, content=deep, headers={"content-type": "application/json"})
+    assert anon.status_code == 401  # authentication first: an anonymous body is never parsed
+    assert httpx.post(promote, content=deep, headers={**auth, "content-type": "application/json"}).status_code == 400
+    assert httpx.post(promote, content=b"[" * 100_000, headers=auth).status_code == 413
+    assert registry.read_index(reg) == before  # nothing moved, nothing stored
+
+
 def test_invalid_conf_is_a_400_and_queues_nothing(platform, monkeypatch, capsys):
     api = platform["api"]
     before = len(api.runs("sentiment_training", limit=100))

@@ -42,7 +42,8 @@ def test_jsonl_mixed_types_and_nested_values(root):
     ])
     t = sources.read_file(_write(root, "m.jsonl", data)).table.to_pylist()
     assert [r["post_id"] for r in t] == ["1", "x2"]
-    assert t[1]["text"] == '{"nested":true}' and t[1]["created_at"] == "1795189283146"
+    # An object where text belongs is not text (issue #14: it was stored as its JSON); the row says why.
+    assert t[1]["text"] is None and t[1]["_reason"] == "wrong_type:text" and t[1]["created_at"] == "1795189283146"
 
 
 def test_csv_malformed_row_and_invalid_utf8(root):

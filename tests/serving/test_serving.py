@@ -14,9 +14,6 @@ from serving.config import DeployConfig
 from serving.rollout import DeployError
 from serving.sentiment_deploy import deploy
 from serving.server import TritonServer, free_port
-from tests.helpers import TINY
-from training import pipeline
-from training.config import TrainConfig
 from ugc import registry
 from ugc.sentiment_client import SentimentClient
 from ugc.triton_client import ClientInputError, ServingUnavailable
@@ -24,16 +21,6 @@ from ugc.triton_client import ClientInputError, ServingUnavailable
 pytestmark = pytest.mark.services
 TEXTS = ["这个手机真的太好用了😍", "快递太慢了，再也不买了", "Love this phone, totally worth it!",
          "The delivery was late and the box was broken.", "iPhone这次真的翻车了 so bad"]
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(small_lake, tmp_path_factory):
-    """A promoted tiny model, trained through the real pipeline."""
-    reg = str(tmp_path_factory.mktemp("registry"))
-    cfg = TrainConfig.from_dict({**TINY, "lake_uri": small_lake, "registry_uri": reg, "epochs": 2, "run_id": "srv"})
-    cand = pipeline.train_candidate(cfg, pipeline.prepare_data(cfg)["manifest_uri"])
-    registry.promote(reg, cand["version"], expected_current=None)
-    return reg
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,152 @@
+"""JSON-lines landing files -> canonical raw string columns, exact and crash-free on any input.
+
+Fast path: blocks of object lines go to Arrow's C++ reader, and are accepted only when every mapped field came
+back as a string (or, for ids and timestamps, an exact int64): anything else (a date-like text Arrow would
+turn into a timestamp, a big integer it would round, a nested value) sends the block down, bisected so one bad
+line does not slow a whole block. Lines that do not start with ``{`` never reach Arrow (a lone ``null`` once
+crashed its reader).
+
+Slow path, per line: ``json`` with numbers kept as the literal text (ids are never rounded), a depth limit
+(deep nesting is quarantined, not a crash), duplicate keys and wrong value types found and named.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+
+from ingestion import schema as S
+from ingestion.rawtable import RawRows, canonical_from_arrow
+
+_BLOCK = 20_000
+# Arrow's JSON reader recurses per nesting level and overflows its stack around 100k levels (a segfault).
+# A line can nest no deeper than it has opening brackets: lines with more than this never reach Arrow.
+_MAX_BRACKETS = 64
+# Fields whose value may be a JSON number: ids and timestamps keep the digits as written; text may not.
+NUMERIC_OK = frozenset({"post_id", "author_id", "parent_id", "created_at", "label"})
+
+
+class Num(str):
+    """A JSON number, kept exactly as written."""
+
+
+def _constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+class _Obj(dict):
+    ambiguous: tuple[str, ...] = ()
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> _Obj:
+    obj, seen, ambiguous = _Obj(), {}, []
+    for k, v in pairs:
+        n = S.norm_key(k)
+        if n in seen and n in S.ALIAS_OF and n not in ambiguous:
+            ambiguous.append(n)
+        seen[n] = True
+        obj[n] = v
+    obj.ambiguous = tuple(ambiguous)
+    return obj
+
+
+def parse_line(raw: bytes) -> tuple[dict | None, str | None]:
+    """(object with normalised keys, None) or (None, quarantine reason)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, S.R_INVALID_UTF8
+    try:
+        obj = json.loads(text, parse_int=Num, parse_float=Num, parse_constant=_constant, object_pairs_hook=_pairs)
+    except RecursionError:
+        return None, S.R_TOO_DEEP
+    except ValueError:
+        return None, S.R_MALFORMED_JSON
+    if not isinstance(obj, dict):
+        return None, S.R_NOT_OBJECT
+    return obj, None
+
+
+def record_values(obj: dict) -> tuple[dict[str, str | None], str | None]:
+    """Canonical field -> string value (first present alias), and the first type problem as a reason."""
+    out: dict[str, str | None] = {}
+    reason = f"{S.R_AMBIGUOUS}:{S.ALIAS_OF[obj.ambiguous[0]]}" if getattr(obj, "ambiguous", ()) else None
+    for canon, aliases in S.FIELD_ALIASES.items():
+        value = next((obj[a] for a in aliases if obj.get(a) is not None), None)
+        if value is None or (value.__class__ is str):
+            out[canon] = value
+        elif isinstance(value, Num) and canon in NUMERIC_OK:
+            out[canon] = str(value)
+        else:  # bool, object, array, or a number where text belongs
+            out[canon] = None
+            reason = reason or f"{S.R_WRONG_TYPE}:{canon}"
+    return out, reason
+
+
+def _arrow_block(lines: list[bytes]) -> pa.Table | None:
+    import pyarrow.json as pj
+
+    block = b"\n".join(lines)
+    try:
+        block.decode("utf-8")  # Arrow does not check UTF-8 (in keys, at least): never let it see invalid bytes
+        t = pj.read_json(io.BytesIO(block), read_options=pj.ReadOptions(block_size=1 << 24))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    if t.num_rows != len(lines):
+        return None
+    seen: dict[str, str] = {}
+    for name, typ in zip(t.column_names, t.schema.types, strict=True):
+        n = S.norm_key(name)
+        if n not in S.ALIAS_OF:
+            continue
+        if n in seen:
+            return None  # two spellings of one field: the slow path names the ambiguity
+        seen[n] = name
+        ok = pa.types.is_string(typ) or pa.types.is_null(typ) or (pa.types.is_int64(typ)
+                                                                  and S.ALIAS_OF[n] in NUMERIC_OK)
+        if not ok:
+            return None
+    return t
+
+
+def read(source: str, data: bytes) -> RawRows:
+    lines = data.split(b"\n")
+    offsets, pos = [], 0
+    for ln in lines:
+        offsets.append(pos)
+        pos += len(ln) + 1
+    rows = RawRows(source)
+
+    def slow(i: int) -> None:
+        obj, reason = parse_line(lines[i].strip())
+        if obj is None:
+            rows.reject(reason, i + 1, lines[i])
+        else:
+            values, type_reason = record_values(obj)
+            rows.add_record(i + 1, offsets[i], len(lines[i]), values, type_reason)
+
+    objects = []
+    for i, ln in enumerate(lines):
+        if ln.lstrip()[:1] == b"{" and ln.count(b"{") + ln.count(b"[") <= _MAX_BRACKETS:
+            objects.append(i)
+        elif ln.strip():
+            slow(i)
+
+    def fast(idx: list[int]) -> None:
+        if not idx:
+            return
+        t = _arrow_block([lines[i] for i in idx])
+        if t is not None:
+            rows.add_table(canonical_from_arrow(t), [i + 1 for i in idx], [offsets[i] for i in idx],
+                           [len(lines[i]) for i in idx])
+        elif len(idx) == 1:
+            slow(idx[0])
+        else:  # bisect: one bad line costs log2(block) small parses, not a whole slow block
+            fast(idx[:len(idx) // 2])
+            fast(idx[len(idx) // 2:])
+
+    for start in range(0, len(objects), _BLOCK):
+        fast(objects[start:start + _BLOCK])
+    return rows

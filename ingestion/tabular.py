@@ -1,0 +1,199 @@
+"""CSV and Parquet landing files -> canonical raw string columns, exact and crash-free on any input.
+
+CSV: Python's csv module reads record by record (strict quoting), so every row keeps the exact lines it came
+from. Invalid UTF-8 lines are quarantined alone (an invalid header is decoded with replacement characters, not
+dropped); CR-only line endings are read as line ends. A stray quote swallows the records after it: a
+multi-line record that breaks strict quoting, has the wrong width, a line break in an id or timestamp, or a
+continuation line that is a whole record by itself, is quarantined by its first line, and reading resumes on
+the line after it.
+Two header columns naming one field are ambiguous only in rows where they disagree.
+
+Parquet: each mapped column is converted by type: strings and binary (UTF-8 checked), exact integers and
+decimals, timestamps to the microsecond; lists, structs, booleans and numbers where text belongs are a
+per-row ``wrong_type``, not a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingestion import schema as S
+from ingestion.jsonl import NUMERIC_OK
+from ingestion.rawtable import RawRows
+
+csv.field_size_limit(min(sys.maxsize, 1 << 26))  # one field may hold a whole (bounded) file, not more
+
+
+def _decode_lines(data: bytes) -> tuple[list[bytes], list[int]]:
+    if b"\n" not in data and b"\r" in data:  # CR-only line ends (classic Mac exports): same byte offsets
+        data = data.replace(b"\r", b"\n")
+    lines = data.split(b"\n")
+    offsets, pos = [], 0
+    for ln in lines:
+        offsets.append(pos)
+        pos += len(ln) + 1
+    return lines, offsets
+
+
+def read_csv(source: str, data: bytes) -> RawRows:
+    rows = RawRows(source)
+    lines, offsets = _decode_lines(data)
+    names = next(csv.reader([lines[0].decode("utf-8", "replace").rstrip("\r")]), [])
+    norm = [S.norm_key(n) for n in names]
+    # canonical field -> column indexes, most preferred alias first
+    columns = {canon: [i for a in aliases for i, n in enumerate(norm) if n == a]
+               for canon, aliases in S.FIELD_ALIASES.items()}
+    text: dict[int, str] = {}
+    for i in range(1, len(lines)):
+        try:
+            text[i] = lines[i].decode("utf-8")
+        except UnicodeDecodeError:
+            rows.reject(S.R_INVALID_UTF8, i + 1, lines[i])
+    order = sorted(text)
+    k = 0
+    while k < len(order):  # one csv.reader until a record goes wrong, then a fresh one on the next line
+        reader = csv.reader((text[i] + "\n" for i in order[k:]), strict=True)
+        base, restart = k, None
+        while restart is None:
+            start = base + reader.line_num
+            try:
+                fields = next(reader)
+            except StopIteration:
+                restart = len(order)
+                break
+            except csv.Error:
+                rows.reject(S.R_MALFORMED_CSV, order[start] + 1, lines[order[start]])
+                restart = start + 1
+                break
+            span = order[start:base + reader.line_num]
+            if not fields:  # a blank line
+                continue
+            first, last = span[0], span[-1]
+            values, reason = _values(fields, columns, len(names))
+            if len(span) > 1 and reason is None and _holds_a_record(span[1:], text, len(names)):
+                reason = S.R_MALFORMED_CSV  # a "multi-line text" whose lines are records of their own
+            if reason == S.R_MALFORMED_CSV and len(span) > 1:
+                # A multi-line record of the wrong width, or with a line break in an id: a stray quote swallowed
+                # the lines after it. Quarantine its first line and read on from the next one.
+                rows.reject(S.R_MALFORMED_CSV, first + 1, lines[first])
+                restart = start + 1
+            elif reason == S.R_MALFORMED_CSV:
+                rows.reject(reason, first + 1, b"\n".join(lines[i] for i in span))
+            else:
+                rows.add_record(first + 1, offsets[first], offsets[last] + len(lines[last]) - offsets[first],
+                                values, reason)
+        k = restart
+    return rows
+
+
+def _holds_a_record(continuation: list[int], text: dict[int, str], width: int) -> bool:
+    for i in continuation:
+        try:
+            if len(next(csv.reader([text[i]], strict=True), [])) == width:
+                return True
+        except csv.Error:
+            continue
+    return False
+
+
+def _swallowed(values: dict) -> bool:
+    return any(values.get(f) and ("\n" in values[f] or "\r" in values[f]) for f in S.FIELD_ALIASES if f != "text")
+
+
+def _values(fields: list[str], columns: dict[str, list[int]], width: int) -> tuple[dict, str | None]:
+    values: dict[str, str | None] = {}
+    reason = S.R_MALFORMED_CSV if len(fields) != width else None
+    for canon, idx in columns.items():
+        present = [fields[i] for i in idx if i < len(fields) and fields[i] != ""]
+        if canon == "text" and not present and any(i < len(fields) for i in idx):
+            present = [""]  # an empty text cell is a value of its own (empty_text), not an absent field
+        values[canon] = present[0] if present else None
+        if len(set(present)) > 1 and reason is None:
+            reason = f"{S.R_AMBIGUOUS}:{canon}"
+    if reason is None and _swallowed(values):
+        reason = S.R_MALFORMED_CSV
+    return values, reason
+
+
+def _column(arr: pa.Array, canon: str) -> tuple[pa.Array, list[str | None]]:
+    """(string values, per-row reason) of one mapped Parquet column."""
+    n, t = len(arr), arr.type
+    bad = [None] * n
+    valid = pc.is_valid(arr).to_pylist() if n else []
+
+    def flag(reason: str) -> tuple[pa.Array, list]:
+        return pa.nulls(n, pa.string()), [reason if v else None for v in valid]
+
+    if pa.types.is_dictionary(t):
+        arr, t = arr.dictionary_decode(), t.value_type
+    if pa.types.is_null(t):
+        return pa.nulls(n, pa.string()), bad
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return arr.cast(pa.string()), bad
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        out = []
+        for i, b in enumerate(arr.to_pylist()):
+            try:
+                out.append(None if b is None else b.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(None)
+                bad[i] = S.R_INVALID_UTF8
+        return pa.array(out, pa.string()), bad
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if canon != "created_at":
+            return flag(f"{S.R_WRONG_TYPE}:{canon}")
+        if pa.types.is_date(t):
+            arr = arr.cast(pa.timestamp("s"))
+        # Truncated to the microsecond (the lake's precision); naive timestamps stay naive (source time zone).
+        us = arr.cast(pa.timestamp("us", tz=arr.type.tz), safe=False)
+        fmt = "%Y-%m-%dT%H:%M:%S%z" if us.type.tz else "%Y-%m-%dT%H:%M:%S"
+        return pc.strftime(us, format=fmt), bad
+    if canon not in NUMERIC_OK:
+        return flag(f"{S.R_WRONG_TYPE}:{canon}")
+    if pa.types.is_integer(t) or pa.types.is_decimal(t):
+        return arr.cast(pa.string()), bad
+    if pa.types.is_floating(t):
+        return pa.array([None if v is None else (str(int(v)) if v == v and v not in (float("inf"), float("-inf"))
+                                                 and v.is_integer() else repr(v)) for v in arr.to_pylist()],
+                        pa.string()), bad
+    return flag(f"{S.R_WRONG_TYPE}:{canon}")
+
+
+def read_parquet(source: str, data: bytes) -> RawRows:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(io.BytesIO(data))
+    rows = RawRows(source)
+    n = t.num_rows
+    reasons: list[str | None] = [None] * n
+    by_norm: dict[str, list[str]] = {}
+    for name in t.column_names:
+        by_norm.setdefault(S.norm_key(name), []).append(name)
+    out = {}
+    for canon, aliases in S.FIELD_ALIASES.items():
+        col = None
+        for a in aliases:
+            for name in by_norm.get(a, []):
+                values, bad = _column(t.column(name).combine_chunks(), canon)
+                reasons = [r or b for r, b in zip(reasons, bad, strict=True)]
+                col = values if col is None else pc.coalesce(col, values)
+        out[canon] = col if col is not None else pa.nulls(n, pa.string())
+        if any(len(by_norm.get(a, [])) > 1 for a in aliases):  # " text " and "text": which one is the text?
+            reasons = [r or f"{S.R_AMBIGUOUS}:{canon}" for r in reasons]
+    rows.add_table(pa.table(out), list(range(1, n + 1)), [None] * n, [None] * n, pa.array(reasons, pa.string()))
+    return rows
+
+
+def parquet_record(data: bytes, row: int) -> str:
+    """A Parquet row as JSON, whatever its types (bytes as base64-free repr, decimals and times as text)."""
+    import pyarrow.parquet as pq
+
+    rec = pq.read_table(io.BytesIO(data)).slice(row - 1, 1).to_pylist()[0]
+    return json.dumps(rec, ensure_ascii=False, default=lambda v: v.hex() if isinstance(v, bytes) else str(v),
+                      sort_keys=True)

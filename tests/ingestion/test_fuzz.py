@@ -1,0 +1,131 @@
+"""Property-based fuzzing of the ingest boundary (Hypothesis; a bounded run here, bench/fuzz.py runs long).
+
+Whatever a drop holds: ingest exits clean, ``input_rows == rows + quarantined_total``, every valid row comes
+out exactly as it went in (PII redacted), and no id in the lake differs from how the input wrote it."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingestion import clean
+from ingestion.config import IngestConfig
+from ingestion.pipeline import ingest_day
+from tests import fuzzing
+from ugc import lake, storage
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _ingest(files: dict[str, bytes]) -> tuple[dict, dict]:
+    root = tempfile.mkdtemp(prefix="ugc-fuzz-")
+    for name, data in files.items():
+        storage.write_bytes(f"{root}/landing/dt={fuzzing.DAY}/{name}", data)
+    cfg = IngestConfig.from_dict({"lake_uri": f"{root}/lake", "day": fuzzing.DAY, "isolation": "thread"})
+    s = ingest_day(cfg, f"{root}/landing/dt={fuzzing.DAY}")
+    return s, {r["post_id"]: r for r in lake.read_partition(s["partition_uri"]).to_pylist()}
+
+
+@FAST
+@given(st.integers(0, 2**32))
+def test_hostile_drops(seed):
+    files, valid = fuzzing.drop(seed)
+    s, out = _ingest(files)
+    assert fuzzing.problems(files, valid, s, out) == []
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+
+
+@FAST
+@given(field=st.sampled_from(["post_id", "platform", "author_id", "text", "created_at", "parent_id", "label", "id"]),
+       value=JSON, junk=st.lists(st.binary(max_size=30), max_size=3))
+def test_any_json_value_in_any_field(field, value, junk):
+    row = fuzzing.valid_row(__import__("random").Random(0), 1) | {field: value}
+    good = fuzzing.valid_row(__import__("random").Random(1), 2)
+    data = b"\n".join([json.dumps(row).encode(), *junk, json.dumps(good).encode()]) + b"\n"
+    s, out = _ingest({"a.jsonl": data})
+    assert fuzzing.problems({"a.jsonl": data}, [good], s, out) == []
+
+
+@FAST
+@given(st.lists(st.text(), min_size=1, max_size=20))
+def test_cleaning_any_text(texts):
+    arr = clean.normalize_text(pa.array(texts, pa.string()))
+    red, counts = clean.redact_pii(arr)
+    langs = clean.detect_lang(red, counts)
+    assert len(red) == len(langs) == len(texts) and set(langs.to_pylist()) <= {"zh", "en", "other"}
+    assert all("\u200b" not in t for t in red.to_pylist())
+
+
+CELL = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12) | st.sampled_from(
+    ['"', '""', ',', '\n', '\r', '"\n"', 'a"b', '\ufeff', ' post_id '])
+
+
+@FAST
+@given(rows=st.lists(st.lists(CELL, min_size=1, max_size=7), max_size=6), crlf=st.booleans())
+def test_any_csv_cells(rows, crlf):
+    import csv
+    import io
+    import random
+
+    good = fuzzing.valid_row(random.Random(3), 3)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n" if crlf else "\n")
+    w.writerow(list(good))
+    for r in rows:
+        w.writerow(r)
+    w.writerow(list(good.values()))
+    data = buf.getvalue().encode("utf-8", "surrogatepass")
+    s, out = _ingest({"a.csv": data})
+    assert fuzzing.problems({"a.csv": data}, [good], s, out) == []
+
+
+PARQUET_TYPES = st.sampled_from([pa.int8(), pa.uint64(), pa.float16(), pa.float64(), pa.bool_(), pa.binary(),
+                                 pa.large_string(), pa.decimal128(20, 3), pa.date32(), pa.timestamp("ns"),
+                                 pa.timestamp("s", "Asia/Shanghai"), pa.list_(pa.binary()),
+                                 pa.struct([("a", pa.decimal128(5, 1))]), pa.dictionary(pa.int8(), pa.string()),
+                                 pa.null(), pa.duration("s"), pa.time64("us")])
+
+
+@FAST
+@given(field=st.sampled_from(["post_id", "platform", "author_id", "text", "created_at", "parent_id", "label"]),
+       typ=PARQUET_TYPES, seed=st.integers(0, 1000))
+def test_any_parquet_column_type(field, typ, seed):
+    import io
+    import random
+
+    rng = random.Random(seed)
+    rows = [fuzzing.valid_row(rng, k) for k in range(3)]
+    cols = {c: pa.array([str(r.get(c)) if r.get(c) is not None else None for r in rows], pa.string())
+            for c in ("post_id", "platform", "author_id", "text", "created_at", "parent_id", "label")}
+    try:
+        cols[field] = pa.array([None] * 3, pa.string()).cast(typ) if pa.types.is_null(typ) else \
+            pa.nulls(3, typ) if rng.random() < 0.3 else _values(typ, rng)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        cols[field] = pa.nulls(3, typ)
+    buf = io.BytesIO()
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(cols), buf)
+    s, out = _ingest({"a.parquet": buf.getvalue()})
+    assert s["input_rows"] == s["rows"] + s["quarantined_total"] == 3
+
+
+def _values(typ, rng):
+    import datetime as dt
+    from decimal import Decimal
+
+    samples = {"int": [1, -2, 3], "float": [1.5, -0.0, 1e300], "bool": [True, False, True], "binary": [b"\xff", b"ok", b""],
+               "string": ["a", "", "c"], "decimal": [Decimal("1.250"), Decimal("-3"), None],
+               "date": [dt.date(2026, 11, 20)] * 3, "timestamp": [dt.datetime(2026, 11, 20, 1, 2, 3)] * 3}
+    for key, vals in samples.items():
+        if key in str(typ):
+            return pa.array(vals).cast(typ)
+    return pa.nulls(3, typ)
