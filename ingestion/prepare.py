@@ -62,6 +62,8 @@ def prepare(args: tuple[str, IngestConfig]) -> tuple[pa.Table, list[dict], int]:
         _first_reason(reason, _bad_id(raw[f]), f"{S.R_INVALID_VALUE}:{f}")
     label, bad_label = clean.normalize_labels(raw["label"], S.LABEL_ALIASES)
     _first_reason(reason, bad_label, S.R_BAD_LABEL)
+    confidence, bad_confidence = clean.parse_confidence(raw["label_confidence"])
+    _first_reason(reason, bad_confidence, S.R_BAD_CONFIDENCE)
     _first_reason(reason, pc.greater(pc.binary_length(raw["text"]), cfg.max_text_bytes), S.R_TOO_LONG)
     # Texts over the limit are quarantined: do not spend cleaning work (or memory) on them.
     text = pc.if_else(pc.fill_null(pc.greater(pc.binary_length(raw["text"]), cfg.max_text_bytes), False), "",
@@ -86,6 +88,7 @@ def prepare(args: tuple[str, IngestConfig]) -> tuple[pa.Table, list[dict], int]:
         "created_at": created,
         "parent_id": pc.if_else(pc.equal(parent, ""), None, parent),
         "label": label,
+        "label_confidence": confidence,
         "source_file": pa.array([uri] * n, pa.string()),
         "text_hash": clean.text_hash(text),
         "pii_count": pii,

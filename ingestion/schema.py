@@ -19,6 +19,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "created_at": ("created_at", "timestamp", "ts", "time", "created_time"),
     "parent_id": ("parent_id", "reply_to", "in_reply_to"),
     "label": ("label", "sentiment"),
+    "label_confidence": ("label_confidence", "confidence", "label_score"),
 }
 REQUIRED = ("post_id", "platform", "author_id", "text", "created_at")
 # Input name (normalised) -> canonical field.
@@ -43,6 +44,7 @@ R_TOO_LONG = "text_too_long"
 R_BAD_TS = "unparseable_timestamp"
 R_OUT_OF_DAY = "created_at_outside_partition_day"
 R_BAD_LABEL = "invalid_label"
+R_BAD_CONFIDENCE = "invalid_label_confidence"  # not a number in [0, 1]
 R_DUP_ID = "duplicate_post_id"
 R_DUP_TEXT = "duplicate_text"
 R_UNREADABLE = "unreadable_file"  # suffixed with ':<error type>'

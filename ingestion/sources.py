@@ -101,3 +101,18 @@ def list_landing(landing_uri: str) -> tuple[list[str], list[str]]:
     files = [f for f in storage.list_files(landing_uri) if not f.rsplit("/", 1)[-1].startswith(("_", "."))]
     known = [f for f in files if detect_format(f)]
     return known, [f for f in files if not detect_format(f)]
+
+
+def provenance(landing_uri: str) -> list[dict]:
+    """The ``_provenance-*.json`` records a drop carries (public data sets: package, licence, policy)."""
+    out = []
+    for f in storage.list_files(landing_uri):
+        name = f.rsplit("/", 1)[-1]
+        if name.startswith("_provenance") and name.endswith(".json"):
+            import json
+
+            try:
+                out.append(json.loads(storage.read_bytes(f)))
+            except ValueError:
+                out.append({"unreadable_provenance": f})
+    return out

@@ -56,6 +56,7 @@ def build_suite(gx, cfg: ValidateConfig):
         E.ExpectColumnValuesToBeBetween(column="created_at", min_value=start,
                                         max_value=start + timedelta(days=1) - timedelta(microseconds=1)),
         E.ExpectColumnValueLengthsToEqual(column="author_id", value=32),
+        E.ExpectColumnValuesToBeBetween(column="label_confidence", min_value=0.0, max_value=1.0),
         # Warnings: worth a look, not worth stopping the pipeline.
         E.ExpectColumnValuesToBeInSet(column="platform", value_set=list(cfg.known_platforms), **warn),
         E.ExpectColumnValuesToBeInSet(column="lang", value_set=["zh", "en"],

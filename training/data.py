@@ -22,14 +22,18 @@ import pyarrow.compute as pc
 from training.config import TrainConfig
 from ugc import lake, registry, storage
 from ugc.errors import ConfigError
-from ugc.splits import buckets, read_split, table_bytes, write_split
+from ugc.splits import buckets, read_split, reserved, table_bytes, write_split
 
-COLUMNS = ["post_id", "platform", "author_id", "text", "lang", "label", "text_hash"]
+COLUMNS = ["post_id", "platform", "author_id", "text", "lang", "label", "label_confidence", "text_hash"]
 SPLIT_SALT = "ugc-sentiment-split-v1"  # changing it reshuffles every split: bump only with a new test set
 
 
-def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, list[dict]]:
-    """Labelled rows of the configured partitions (deduped by text hash) and their lineage."""
+def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, pa.Table, list[dict]]:
+    """(trainable labelled rows, reserved evaluation rows, lineage) of the configured partitions.
+
+    Reserved rows (``ugc.splits.reserved``) are set aside before anything else; trainable rows below
+    ``min_label_confidence`` (where a source gives one) are dropped, then duplicates by text hash.
+    """
     days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
     if not days:
         raise ConfigError(f"no published partitions under {cfg.lake_uri}")
@@ -41,10 +45,32 @@ def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, list[dict]]:
         t = t.filter(pc.is_in(t["label"], pa.array(list(cfg.labels))))
         tables.append(t)
         lineage.append({"day": day.isoformat(), "uri": uri, "snapshot_id": manifest["snapshot_id"],
-                        "labelled_rows": t.num_rows})
+                        "labelled_rows": t.num_rows, "provenance": manifest.get("provenance", [])})
     table = pa.concat_tables(tables)
+    held = reserved(table["post_id"])
+    kept, table = table.filter(held), table.filter(pc.invert(held))
+    # A trainable row with a reserved row's text ("很好" is in both slices) would be training on it.
+    table = table.filter(pc.invert(pc.is_in(table["text_hash"], kept["text_hash"])))
+    if cfg.min_label_confidence > 0:
+        conf = pc.fill_null(pc.greater_equal(table["label_confidence"], cfg.min_label_confidence), True)
+        table = table.filter(conf)
     _, first = np.unique(table["text_hash"].to_numpy(), return_index=True)
-    return table.take(np.sort(first)), lineage
+    return table.take(np.sort(first)), kept, lineage
+
+
+def _reserved_sets(cfg: TrainConfig, held: pa.Table, base: str) -> dict:
+    """Each source's reserved rows (a deterministic sample of at most ``reserved_eval_max``), written for
+    evaluation beside the run's splits."""
+    out = {}
+    for source in sorted(set(held["platform"].to_pylist())):
+        t = held.filter(pc.equal(held["platform"], source))
+        if t.num_rows > cfg.reserved_eval_max:
+            order = np.argsort(buckets(t["post_id"], SPLIT_SALT), kind="stable")[:cfg.reserved_eval_max]
+            t = t.take(np.sort(order))
+        uri = storage.join(base, f"reserved-{source}.parquet")
+        out[source] = {"uri": uri, "rows": t.num_rows, "sha": write_split(uri, t),
+                       "of": int(pc.sum(pc.equal(held["platform"], source)).as_py())}
+    return out
 
 
 def select_days(lake_uri: str, until: str | None, lookback_days: int) -> list[str]:
@@ -77,7 +103,7 @@ def prepare(cfg: TrainConfig) -> dict:
 
     Returns the data manifest (URIs, row counts, label counts, lineage, test set version, snapshot id).
     """
-    table, lineage = load_labelled(cfg)
+    table, held, lineage = load_labelled(cfg)
     ts = None if cfg.test_set == "new" else registry.latest_testset(cfg.registry)
     if ts is None:
         ts = freeze_test_set(cfg, table, lineage)
@@ -108,6 +134,7 @@ def prepare(cfg: TrainConfig) -> dict:
         "rows": {"train": train.num_rows, "val": val.num_rows, "test": test.num_rows,
                  "excluded_overlapping_test": table.num_rows - pool.num_rows},
         "label_counts": {n: _label_counts(t, cfg.labels) for n, t in (("train", train), ("val", val), ("test", test))},
+        "reserved": _reserved_sets(cfg, held, base),
         "partitions": lineage, "split_key": cfg.split_key, "labels": list(cfg.labels),
         "snapshot_id": hashlib.sha256(f"{shas['train']}:{shas['val']}:{ts['sha']}".encode()).hexdigest()[:16],
     }
@@ -119,3 +146,25 @@ def prepare(cfg: TrainConfig) -> dict:
 def _label_counts(t: pa.Table, labels) -> dict:
     vc = {r["values"]: r["counts"] for r in pc.value_counts(t["label"]).to_pylist()}
     return {lab: int(vc.get(lab, 0)) for lab in labels}
+
+
+def unlabelled(cfg: TrainConfig, exclude_hashes: pa.Array, n: int) -> pa.Table:
+    """Up to ``n`` unlabelled posts of the configured partitions (never reserved rows, never a text of the
+    validation or test split), a deterministic sample: the student's extra distillation data. A labelled row
+    below ``min_label_confidence`` counts as unlabelled: its crowd label is noise, its text is real."""
+    days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
+    parts = []
+    for day in days:
+        t = lake.read_partition(lake.partition_uri(cfg.lake_uri, day), columns=COLUMNS)
+        unsure = pc.fill_null(pc.less(t["label_confidence"], cfg.min_label_confidence), False)
+        t = t.set_column(t.column_names.index("label"), "label",
+                         pc.if_else(unsure, pa.scalar(None, t.schema.field("label").type), t["label"]))
+        keep = pc.and_(pc.is_null(t["label"]), pc.invert(reserved(t["post_id"])))
+        parts.append(t.filter(pc.and_(keep, pc.invert(pc.is_in(t["text_hash"], exclude_hashes)))))
+    table = pa.concat_tables(parts) if parts else lake.POST_SCHEMA.empty_table().select(COLUMNS)
+    _, first = np.unique(table["text_hash"].to_numpy(), return_index=True)
+    table = table.take(np.sort(first))
+    if table.num_rows > n:
+        order = np.argsort(buckets(table["post_id"], SPLIT_SALT), kind="stable")[:n]
+        table = table.take(np.sort(order))
+    return table

@@ -67,4 +67,20 @@ def classification_report(y_true, probs, labels: list[str], slices: dict[str, li
             sp = scm.sum(1) > 0
             out["slices"][col][v] = {"n": int(m.sum()), "accuracy": float((y_pred[m] == y_true[m]).mean()),
                                      "macro_f1": float(sf1[sp].mean()) if sp.any() else 0.0}
+    if "lang" in out["slices"]:  # every language weighs the same, however many posts it has
+        f1s = [v["macro_f1"] for v in out["slices"]["lang"].values() if v["n"] >= 20]
+        out["lang_balanced_macro_f1"] = float(np.mean(f1s)) if f1s else out["macro_f1"]
     return out
+
+
+def polar_report(y_true, probs, labels: list[str]) -> dict:
+    """On rows whose true label is negative or positive (a binary corpus scored by a 3-class model): accuracy
+    where "neutral" counts as wrong, and how often the model answered neutral."""
+    y_true, pred = np.asarray(y_true, dtype=int), np.asarray(probs).argmax(axis=1)
+    polar = [labels.index(x) for x in ("negative", "positive") if x in labels]
+    m = np.isin(y_true, polar)
+    if not m.any():
+        return {"n": 0, "polar_accuracy": 0.0, "neutral_rate": 0.0}
+    neutral = labels.index("neutral") if "neutral" in labels else -1
+    return {"n": int(m.sum()), "polar_accuracy": float((pred[m] == y_true[m]).mean()),
+            "neutral_rate": float((pred[m] == neutral).mean())}

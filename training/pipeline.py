@@ -13,10 +13,12 @@ import logging
 import os
 import tempfile
 
+import pyarrow.compute as pc
+
 from training import data
 from training.config import TrainConfig
 from ugc import lifecycle, registry, storage
-from ugc.splits import read_split
+from ugc.splits import read_split, write_split
 
 log = logging.getLogger(__name__)
 
@@ -42,32 +44,41 @@ def _save_model_dir(out: str, model, tokenizer, cfg: TrainConfig, extra: dict) -
 
 def train_candidate(cfg: TrainConfig, manifest_uri: str) -> dict:
     """Fine-tune, evaluate on the held-out set, fit the baseline on the same split, register."""
-    from training import baseline, loop, modeling
-    from training.evaluate import evaluate_table
+    from training import baseline, evaluate, loop, modeling
 
     manifest = json.loads(storage.read_bytes(manifest_uri))
     train, val, test = (read_split(manifest[f"{s}_uri"]) for s in ("train", "val", "test"))
+    if cfg.teacher:
+        train = _distillation_set(cfg, manifest, train, val, test)
     path, base_notes = modeling.resolve_base_model(cfg.base_model)
     tokenizer = modeling.load_tokenizer(path, lowercase=base_notes.get("lowercase", False))
     model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
     summary = loop.fit(cfg, model, tokenizer, train, val)
-    test_metrics = evaluate_table(model, tokenizer, test, list(cfg.labels), cfg.max_length, cfg.eval_batch_size)
-    base = baseline.fit_and_evaluate(train, test, list(cfg.labels), cfg.seed)
+    labels = list(cfg.labels)
+    test_metrics = evaluate.evaluate_table(model, tokenizer, test, labels, cfg.max_length, cfg.eval_batch_size)
+    reserved = manifest.get("reserved", {})
+    test_metrics["reserved"] = evaluate.reserved(evaluate.model_scorer(model, tokenizer, cfg.max_length,
+                                                                       cfg.eval_batch_size), reserved, labels)
+    base = baseline.fit_and_evaluate(train.filter(pc.is_valid(train["label"])), test, labels, cfg.seed, reserved)
     log.info("test macro-F1 %.4f acc %.4f | baseline macro-F1 %.4f acc %.4f", test_metrics["macro_f1"],
              test_metrics["accuracy"], base["macro_f1"], base["accuracy"])
     version = registry.new_version("v", manifest["snapshot_id"])
     lineage = {"data_snapshot_id": manifest["snapshot_id"], "partitions": manifest["partitions"],
                "test_set_version": manifest["test_set_version"], "rows": manifest["rows"],
                "label_counts": manifest["label_counts"], "data_manifest_uri": manifest_uri,
-               "base_model": base_notes, "code_version": registry.code_version(), "run_id": cfg.run_id}
+               "base_model": base_notes, "code_version": registry.code_version(), "run_id": cfg.run_id,
+               "teacher": ({"version": cfg.teacher, **{k: registry.card(cfg.registry, cfg.teacher).get(k)
+                                                       for k in ("base_model", "teacher_kind", "license", "test")}}
+                           if cfg.teacher else None)}
     metrics = {"test": test_metrics, "training": summary}
     with tempfile.TemporaryDirectory(prefix="ugc-model-") as out:
         _save_model_dir(out, model.cpu(), tokenizer, cfg,
                         {"metrics.json": metrics, "lineage.json": lineage, "baseline.json": base})
         card = {"task": "sentiment", "labels": list(cfg.labels), "test_set_version": manifest["test_set_version"],
                 "data_snapshot_id": manifest["snapshot_id"], "base_model": base_notes["name"],
-                "test": {k: test_metrics[k] for k in ("n", "accuracy", "macro_f1", "ece")},
-                "baseline": {k: base[k] for k in ("name", "accuracy", "macro_f1", "ece")},
+                "test": {k: test_metrics[k] for k in ("n", "accuracy", "macro_f1", "ece", "lang_balanced_macro_f1",
+                                                      "texts_per_s", "reserved")},
+                "baseline": {k: base[k] for k in ("name", "accuracy", "macro_f1", "ece", "reserved")},
                 "training": {k: summary[k] for k in ("steps", "best_val_macro_f1", "device", "amp",
                                                      "train_samples_per_s", "early_stopped")},
                 "code_version": lineage["code_version"]}
@@ -76,15 +87,43 @@ def train_candidate(cfg: TrainConfig, manifest_uri: str) -> dict:
             "beats_baseline": test_metrics["macro_f1"] > base["macro_f1"]}
 
 
-def _champion_metrics(cfg: TrainConfig, champion: dict, test_set_version: str, test_uri: str) -> dict:
-    """Production's metrics on the challenger's test set (re-scored when it was frozen later)."""
-    if champion["test_set_version"] == test_set_version:
+def _distillation_set(cfg: TrainConfig, manifest: dict, train, val, test):
+    """The training rows plus unlabelled lake posts, each with the teacher's logits; written once per run, so a
+    retried (resumed) run does not ask the teacher again."""
+    import pyarrow as pa
+
+    from training import teacher
+
+    uri = storage.join(cfg.work, "data", f"distill-{cfg.teacher}.parquet")
+    if storage.exists(uri):
+        return read_split(uri)
+    seen = pa.concat_arrays([t["text_hash"].combine_chunks() for t in (train, val, test)])
+    extra = data.unlabelled(cfg, seen, cfg.unlabelled_max)
+    rows = pa.concat_tables([train, extra.cast(train.schema)])
+    z = teacher.logits(cfg.registry, cfg.teacher)(rows["text"].to_pylist())
+    rows = rows.append_column("teacher_logits", pa.array(z.astype("float32").tolist(), pa.list_(pa.float32())))
+    write_split(uri, rows)
+    log.info("distillation set: %d labelled + %d unlabelled rows scored by teacher %s", train.num_rows,
+             extra.num_rows, cfg.teacher)
+    return rows
+
+
+def _champion_metrics(cfg: TrainConfig, champion: dict, challenger: dict) -> dict:
+    """Production's metrics on the challenger's test set and reserved sets (re-scored where they differ)."""
+    test_uri = registry.testset_uri(cfg.registry, challenger["test_set_version"])
+    same_test = champion["test_set_version"] == challenger["test_set_version"]
+    theirs = champion["test"].get("reserved") or {}
+    stale = {src: m for src, m in (challenger["test"].get("reserved") or {}).items()
+             if (theirs.get(src) or {}).get("sha") != m.get("sha")}
+    if same_test and not stale:
         return champion["test"]
     from training.evaluate import evaluate_model_dir
 
     with tempfile.TemporaryDirectory(prefix="ugc-champion-") as d:
         registry.fetch(cfg.registry, champion["version"], d)
-        return evaluate_model_dir(d, read_split(test_uri), cfg.eval_batch_size)
+        fresh = evaluate_model_dir(d, None if same_test else read_split(test_uri), cfg.eval_batch_size, stale)
+    base = champion["test"] if same_test else fresh
+    return {**base, "reserved": {**theirs, **fresh.get("reserved", {})}}
 
 
 def gate_candidate(cfg: TrainConfig, version: str) -> dict:
@@ -93,10 +132,7 @@ def gate_candidate(cfg: TrainConfig, version: str) -> dict:
 
     challenger = registry.card(cfg.registry, version)
     champion = registry.production(cfg.registry)
-    champ_metrics = None
-    if champion is not None:
-        ts = challenger["test_set_version"]
-        champ_metrics = _champion_metrics(cfg, champion, ts, registry.testset_uri(cfg.registry, ts))
+    champ_metrics = _champion_metrics(cfg, champion, challenger) if champion is not None else None
     decision = decide(cfg.gate, challenger["test"], champ_metrics)
     return lifecycle.record(cfg, {**decision, "test_set_version": challenger["test_set_version"]}, version,
                             champion, cfg.gate)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from ugc import storage
 
 MANIFEST = "_manifest.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: label_confidence (partitions of version 1 read with it null)
 
 # The canonical post schema every partition follows (ingestion writes it; every other stage reads it).
 POST_SCHEMA = pa.schema(
@@ -38,6 +38,7 @@ POST_SCHEMA = pa.schema(
         pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("parent_id", pa.string()),
         pa.field("label", pa.string()),  # vocab.LABELS or null
+        pa.field("label_confidence", pa.float32()),  # annotator agreement in [0, 1] where a source gives one
         pa.field("source_file", pa.string(), nullable=False),
         pa.field("text_hash", pa.uint64(), nullable=False),  # hash of casefolded cleaned text
         pa.field("pii_count", pa.int32(), nullable=False),
@@ -120,11 +121,21 @@ def read_manifest(partition: str) -> dict:
 
 
 def read_partition(partition: str, columns: list[str] | None = None) -> pa.Table:
-    """The rows of a published partition (only the files its manifest lists)."""
+    """The rows of a published partition (only the files its manifest lists); columns an older schema version
+    did not have come back null."""
     m = read_manifest(partition)
-    tables = [pq.read_table(io.BytesIO(storage.read_bytes(storage.join(partition, f))), columns=columns)
-              for f in m["files"]]
-    return pa.concat_tables(tables) if tables else POST_SCHEMA.empty_table()
+    want = list(columns or POST_COLUMNS)
+    tables = []
+    for f in m["files"]:
+        pf = pq.ParquetFile(io.BytesIO(storage.read_bytes(storage.join(partition, f))))
+        have = [c for c in want if c in pf.schema_arrow.names]
+        t = pf.read(columns=have)
+        for c in want:
+            if c not in have:
+                t = t.append_column(POST_SCHEMA.field(c), pa.nulls(t.num_rows, POST_SCHEMA.field(c).type))
+        tables.append(t.select(want))
+    empty = pa.schema([POST_SCHEMA.field(c) for c in want]).empty_table()
+    return pa.concat_tables(tables) if tables else empty
 
 
 def list_partitions(lake: str) -> list[date]:

@@ -47,6 +47,7 @@ REGISTRY_URI = _var("REGISTRY_URI", "sentiment model registry (default {lake}/re
 MODEL_REPOSITORY = _var("MODEL_REPOSITORY", "Triton model repository (directory or s3://)",
                         os.path.join(ROOT, "model_repository"))
 S3_ENDPOINT_URL = _var("S3_ENDPOINT_URL", "S3-compatible endpoint (MinIO, Ceph, moto); empty = boto3's own resolution")
+WHEELHOUSE = _var("WHEELHOUSE", "directory of downloaded (never installed) wheels that carry model parts")
 MODEL_CACHE = _var("MODEL_CACHE", "local cache of converted base models and fetched registry versions",
                    os.path.join(os.path.expanduser("~"), ".cache", "ugc-mlops"))
 # Serving.

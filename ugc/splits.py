@@ -16,6 +16,10 @@ import xxhash
 
 from ugc import storage
 
+# Rows whose post_id starts with this are reserved evaluation data (a public data set's held-out slice):
+# never in a train, validation or test split (ingestion/public_data.py writes them, training/data.py obeys).
+RESERVED_PREFIX = "heldout:"
+
 
 def buckets(keys: pa.Array, salt: str) -> np.ndarray:
     """Stable bucket in [0, 1) per group key, independent of seed and of which rows are present."""
@@ -37,3 +41,10 @@ def write_split(uri: str, table: pa.Table) -> str:
 
 def read_split(uri: str) -> pa.Table:
     return pq.read_table(io.BytesIO(storage.read_bytes(uri)))
+
+
+def reserved(post_ids: pa.Array) -> pa.Array:
+    """Boolean mask of reserved rows."""
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.starts_with(post_ids, RESERVED_PREFIX), False)

