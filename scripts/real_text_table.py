@@ -1,6 +1,6 @@
 """Print README "Sentiment on real text"'s table from one run of scripts/train_report.sh (or the same commands).
 
-    python scripts/real_text_table.py --registry REG --real V --teacher T --student S [--synth-registry R2 --synth V2]
+    python scripts/real_text_table.py --registry REG [--real V] [--teacher T] [--student S] [--synth-registry R2 --synth V2]
 
 Every model is read from its registry card and metrics.json; the model trained elsewhere (--synth) is re-scored on
 the first registry's frozen test set and reserved sets, so every row is measured on the same rows.
@@ -17,16 +17,18 @@ from ugc.splits import read_split
 
 
 def rows(a) -> list[tuple[str, dict]]:
-    real = registry.read_json(a.registry, a.real, "metrics.json")["test"]
-    out = [("TF-IDF char 1-3 + LR (same split)", registry.read_json(a.registry, a.real, "baseline.json"))]
+    ref = a.real or a.student  # any fine-tuned version: its baseline, test set and reserved sets are everyone's
+    mine = registry.read_json(a.registry, ref, "metrics.json")["test"]
+    out = [("TF-IDF char 1-3 + LR (same split)", registry.read_json(a.registry, ref, "baseline.json"))]
     if a.synth:
-        card = registry.card(a.registry, a.real)
-        sets = {s: {"uri": m["uri"], "sha": m["sha"]} for s, m in real["reserved"].items()}
+        card = registry.card(a.registry, ref)
+        sets = {s: {"uri": m["uri"], "sha": m["sha"]} for s, m in mine["reserved"].items()}
         with tempfile.TemporaryDirectory() as d:
             registry.fetch(a.synth_registry, a.synth, d)
             test = read_split(registry.testset_uri(a.registry, card["test_set_version"]))
             out.append(("before: demo recipe, generated UGC only", evaluate_model_dir(d, test, 128, sets)))
-    out.append(("m3e-small fine-tuned on real text", real))
+    if a.real:
+        out.append(("m3e-small fine-tuned on real text", mine))
     if a.teacher:
         out.append(("EmbeddingGemma-300M probe (teacher)", registry.read_json(a.registry, a.teacher, "metrics.json")["test"]))
     if a.student:
@@ -36,11 +38,12 @@ def rows(a) -> list[tuple[str, dict]]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag in ("--registry", "--real"):
-        p.add_argument(flag, required=True)
-    for flag in ("--teacher", "--student", "--synth-registry", "--synth"):
+    p.add_argument("--registry", required=True)
+    for flag in ("--real", "--teacher", "--student", "--synth-registry", "--synth"):
         p.add_argument(flag, default="")
     a = p.parse_args()
+    if not (a.real or a.student):
+        p.error("--real or --student: a fine-tuned version whose test and reserved sets every row is scored on")
     print("| model | test acc | test macro-F1 | en tweets / zh reviews macro-F1 (test) | ECE | airline tweets macro-F1, "
           "all (confident) | zh reviews polar acc | zh called neutral | texts/s |\n|---|---|---|---|---|---|---|---|---|")
     for name, m in rows(a):
