@@ -19,7 +19,6 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -107,11 +106,8 @@ def _pairs_from(rows: list[dict], tasks: tuple[str, ...], excluded: Counter) -> 
 
 def build(cfg: GenConfig) -> dict:
     """Pairs from the configured partitions -> train/test parquet + manifest (returned, with its URI)."""
-    days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
-    if not days:
-        raise ConfigError(f"no published partitions under {cfg.lake_uri}")
     rows, lineage, excluded = [], [], Counter()
-    for day in days:
+    for day in cfg.partitions():
         uri = lake.partition_uri(cfg.lake_uri, day)
         rows += lake.read_partition(uri, columns=COLUMNS).to_pylist()
         lineage.append({"day": day.isoformat(), "uri": uri, "snapshot_id": lake.read_manifest(uri)["snapshot_id"]})

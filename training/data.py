@@ -34,11 +34,8 @@ def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, pa.Table, list[dict]]:
     Reserved rows (``ugc.splits.reserved``) are set aside before anything else; trainable rows below
     ``min_label_confidence`` (where a source gives one) are dropped, then duplicates by text hash.
     """
-    days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
-    if not days:
-        raise ConfigError(f"no published partitions under {cfg.lake_uri}")
     tables, lineage = [], []
-    for day in days:
+    for day in cfg.partitions():
         uri = lake.partition_uri(cfg.lake_uri, day)
         manifest = lake.read_manifest(uri)
         t = lake.read_partition(uri, columns=COLUMNS)
@@ -54,8 +51,21 @@ def load_labelled(cfg: TrainConfig) -> tuple[pa.Table, pa.Table, list[dict]]:
     if cfg.min_label_confidence > 0:
         conf = pc.fill_null(pc.greater_equal(table["label_confidence"], cfg.min_label_confidence), True)
         table = table.filter(conf)
+    return _first_per_text(table), kept, lineage
+
+
+def _first_per_text(table: pa.Table) -> pa.Table:
+    """The first row of each text hash, in table order."""
     _, first = np.unique(table["text_hash"].to_numpy(), return_index=True)
-    return table.take(np.sort(first)), kept, lineage
+    return table.take(np.sort(first))
+
+
+def _sample(table: pa.Table, n: int) -> pa.Table:
+    """At most ``n`` rows, chosen by salted post-id hash (the same rows whatever the seed), in table order."""
+    if table.num_rows <= n:
+        return table
+    order = np.argsort(buckets(table["post_id"], SPLIT_SALT), kind="stable")[:n]
+    return table.take(np.sort(order))
 
 
 def _reserved_sets(cfg: TrainConfig, held: pa.Table, base: str) -> dict:
@@ -63,10 +73,7 @@ def _reserved_sets(cfg: TrainConfig, held: pa.Table, base: str) -> dict:
     evaluation beside the run's splits."""
     out = {}
     for source in sorted(set(held["platform"].to_pylist())):
-        t = held.filter(pc.equal(held["platform"], source))
-        if t.num_rows > cfg.reserved_eval_max:
-            order = np.argsort(buckets(t["post_id"], SPLIT_SALT), kind="stable")[:cfg.reserved_eval_max]
-            t = t.take(np.sort(order))
+        t = _sample(held.filter(pc.equal(held["platform"], source)), cfg.reserved_eval_max)
         uri = storage.join(base, f"reserved-{source}.parquet")
         out[source] = {"uri": uri, "rows": t.num_rows, "sha": write_split(uri, t),
                        "of": int(pc.sum(pc.equal(held["platform"], source)).as_py())}
@@ -152,19 +159,12 @@ def unlabelled(cfg: TrainConfig, exclude_hashes: pa.Array, n: int) -> pa.Table:
     """Up to ``n`` unlabelled posts of the configured partitions (never reserved rows, never a text of the
     validation or test split), a deterministic sample: the student's extra distillation data. A labelled row
     below ``min_label_confidence`` counts as unlabelled: its crowd label is noise, its text is real."""
-    days = [date.fromisoformat(d) for d in cfg.days] or lake.list_partitions(cfg.lake_uri)
     parts = []
-    for day in days:
+    for day in cfg.partitions():
         t = lake.read_partition(lake.partition_uri(cfg.lake_uri, day), columns=COLUMNS)
         unsure = pc.fill_null(pc.less(t["label_confidence"], cfg.min_label_confidence), False)
         t = t.set_column(t.column_names.index("label"), "label",
                          pc.if_else(unsure, pa.scalar(None, t.schema.field("label").type), t["label"]))
         keep = pc.and_(pc.is_null(t["label"]), pc.invert(reserved(t["post_id"])))
         parts.append(t.filter(pc.and_(keep, pc.invert(pc.is_in(t["text_hash"], exclude_hashes)))))
-    table = pa.concat_tables(parts) if parts else lake.POST_SCHEMA.empty_table().select(COLUMNS)
-    _, first = np.unique(table["text_hash"].to_numpy(), return_index=True)
-    table = table.take(np.sort(first))
-    if table.num_rows > n:
-        order = np.argsort(buckets(table["post_id"], SPLIT_SALT), kind="stable")[:n]
-        table = table.take(np.sort(order))
-    return table
+    return _sample(_first_per_text(pa.concat_tables(parts)), n)

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field
 
 from ugc import registry, storage
 from ugc.config import Config, check_day
-from ugc.errors import GateFailed
+from ugc.errors import ConfigError, GateFailed
 
 
 class LifecycleConfig(Config):
@@ -44,6 +44,17 @@ class LifecycleConfig(Config):
     @property
     def work(self) -> str:
         return self.work_uri or storage.join(self.registry, "runs", self.run_id)
+
+    def partitions(self) -> list:
+        """The partition days to read (``days``, or every published one); ConfigError when there are none."""
+        from datetime import date
+
+        from ugc import lake  # pyarrow: not at DAG parse time, which imports this module
+
+        days = [date.fromisoformat(d) for d in self.days] or lake.list_partitions(self.lake_uri)
+        if not days:
+            raise ConfigError(f"no published partitions under {self.lake_uri}")
+        return days
 
 
 @dataclass(frozen=True)
