@@ -5,7 +5,12 @@ baseline day. "Excluded": scores are constructed from the generated labels (the 
 out), then the sentiment + drift reports run. "Included": ``score_day`` with the production model
 first (``--scoring inprocess``, or ``triton`` with ``--triton-url``). Prints seconds, posts/s, and each
 time as a ratio to the smallest size's, next to the ratio of sizes: equal ratios mean linear cost.
+
+Public-opinion features (``--opinion-sizes``): a crisis day (20 % of posts on one story, an influencer
+drawing replies) after a normal baseline day; times hot terms, topic clustering, opinion leaders and the
+incremental profile update separately, each size in a fresh process so its peak RSS is its own.
 Usage: python bench/reports.py --registry REG [--sizes 100000,1000000] [--score-sizes 2000,10000]
+       python bench/reports.py --opinion-only [--opinion-sizes 100000,1000000]
 """
 
 from __future__ import annotations
@@ -22,12 +27,12 @@ import numpy as np
 BASE_DAY = date(2026, 11, 1)
 
 
-def make_day(lake_uri: str, landing: str, day: date, posts: int) -> None:
+def make_day(lake_uri: str, landing: str, day: date, posts: int, **kw) -> None:
     from ingestion import synth
     from ingestion.config import IngestConfig
     from ingestion.pipeline import ingest_day
 
-    synth.generate_day(landing, day, posts, seed=11, bad_rate=0.0, dup_rate=0.0)
+    synth.generate_day(landing, day, posts, seed=11, bad_rate=0.0, dup_rate=0.0, **kw)
     ingest_day(IngestConfig.from_dict({"lake_uri": lake_uri, "day": day}), f"{landing}/dt={day}")
 
 
@@ -99,9 +104,78 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
     return out
 
 
+def opinion_one(n: int) -> dict:
+    """One size in this (fresh) process: seconds per step and peak RSS."""
+    import logging
+    import resource
+
+    from monitoring import opinion, topics
+    from monitoring.config import ReportConfig
+    from monitoring.profiles import update_profiles
+    from monitoring.scoring import read_scores
+    from monitoring.sentiment import _terms_for
+    from ugc import lake
+
+    logging.disable(logging.INFO)
+    root = tempfile.mkdtemp(prefix="ugc-bench-opinion-")
+    lake_uri, landing, day = f"{root}/lake", f"{root}/landing", BASE_DAY + timedelta(days=1)
+    make_day(lake_uri, landing, BASE_DAY, 20_000)
+    make_day(lake_uri, landing, day, n, scenario="crisis", crisis_share=0.2)
+    cfg = ReportConfig.from_dict({"lake_uri": lake_uri, "day": str(day), "baseline_days": 1, "min_baseline_days": 1})
+    trailing = {str(BASE_DAY): _terms_for(cfg, str(BASE_DAY))}
+    constructed_scores(cfg, ["negative", "neutral", "positive"])
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = {}
+    t0 = time.perf_counter()
+    posts = lake.read_partition(lake.partition_uri(lake_uri, day), columns=["post_id", "author_id", "parent_id", "text"])
+    neg = np.array(read_scores(cfg)[0]["label"].to_pylist(), dtype=object) == "negative"
+    texts = posts["text"].to_pylist()
+    t["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    df, _, df_neg = topics.document_frequencies(texts, neg)
+    hot = topics.hot_topics(df, n, [v for v in trailing.values() if v], top=cfg.topic_candidates, min_z=cfg.hot_topic_z)
+    t["hot terms"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows, members = opinion.topics_for_day(cfg, texts, neg, hot, df, trailing)
+    t["topics"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    frame = posts.select(["post_id", "author_id", "parent_id"]).to_pandas()
+    opinion.leaders_for_day(cfg, frame, neg, rows, members)
+    t["leaders"] = time.perf_counter() - t0
+    opinion.write(cfg, rows, members, frame["post_id"].to_numpy())
+    del frame, texts, df, df_neg
+    t0 = time.perf_counter()
+    prof = update_profiles(cfg)
+    t["profiles"] = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"posts": n, "seconds": t, "topics": sum(r["hot"] for r in rows), "authors": prof["authors"],
+            "peak_rss_mb": rss / 1024, "rss_before_mb": rss0 / 1024}
+
+
+def run_opinion(sizes: list[int]) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = []
+    for n in sizes:
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
+            r = ex.submit(opinion_one, n).result()
+        s = r["seconds"]
+        work = sum(v for k, v in s.items() if k != "read")
+        print(f"opinion {n:>9,} posts: {work:7.2f}s = {n / work:9,.0f} posts/s  "
+              + ", ".join(f"{k} {v:.2f}s" for k, v in s.items())
+              + f"; {r['topics']} hot topic(s), {r['authors']:,} profiles, peak RSS {r['peak_rss_mb']:,.0f} MB", flush=True)
+        out.append((n, work))
+    n0, t0 = out[0]
+    for n, t in out[1:]:
+        print(f"  {n:,} vs {n0:,}: size x{n / n0:.1f}, time x{t / t0:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--registry", required=True, help="registry with a production sentiment model")
+    ap.add_argument("--registry", help="registry with a production sentiment model (all but --opinion-only)")
+    ap.add_argument("--opinion-sizes", default="100000,1000000")
+    ap.add_argument("--opinion-only", action="store_true", help="only topics + leaders + profiles")
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--score-sizes", default="2000,10000")
     ap.add_argument("--scoring", choices=("inprocess", "triton"), default="inprocess")
@@ -110,6 +184,11 @@ def main() -> None:
     import logging
 
     logging.disable(logging.INFO)
+    run_opinion([int(x) for x in a.opinion_sizes.split(",")])
+    if a.opinion_only:
+        return
+    if not a.registry:
+        ap.error("--registry is required unless --opinion-only")
     run(a, [int(x) for x in a.sizes.split(",")], include_scoring=False)
     run(a, [int(x) for x in a.score_sizes.split(",")], include_scoring=True)
 

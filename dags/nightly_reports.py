@@ -1,7 +1,8 @@
 """Nightly public-opinion and drift reports for yesterday's partition; drift triggers retraining.
 
-    score (Triton gRPC) -> sentiment_report
+    score (Triton gRPC) -> sentiment_report (topics, opinion leaders) -> profiles (incremental user profiles)
                         -> drift_report -> drift_alert (emits Asset ``drift_alert`` only when drift fails)
+    [sentiment_report, drift_report] -> alerts (e-mail + webhook notifiers, one per event, never fails)
 
 The run at 02:30 UTC reports the day that just ended (``day`` Param overrides). Catchup is off;
 backfill a range with ``airflow backfill create --dag-id nightly_reports --from-date 2026-11-01
@@ -91,9 +92,29 @@ def nightly_reports():
         get_current_context()["outlet_events"][DRIFT_ALERT].extra = extra
         return extra
 
+    @task(execution_timeout=timedelta(hours=1))
+    def profiles(sentiment: dict, params=None, logical_date=None) -> dict:
+        from monitoring.profiles import update_profiles
+
+        r = update_profiles(_config(params, logical_date))
+        return {k: r[k] for k in ("uri", "authors", "previous", "folded_days")}
+
+    # all_done: a spike must still be told when the drift report broke; sends are de-duplicated by a ledger,
+    # so retries and reruns never send twice, and a channel that is down is recorded, not raised.
+    @task(trigger_rule="all_done", retries=1, execution_timeout=timedelta(minutes=15))
+    def alerts(params=None, logical_date=None) -> dict:
+        from ops import alerting
+
+        r = alerting.send(_config(params, logical_date))
+        print(r)
+        return r
+
     scored = score()
-    sentiment_report(scored)
-    drift_alert(drift_report(scored))
+    sentiment = sentiment_report(scored)
+    profiles(sentiment)
+    drift = drift_report(scored)
+    drift_alert(drift)
+    [sentiment, drift] >> alerts()
 
 
 nightly_reports()

@@ -144,9 +144,14 @@ def _fmt_ts(ts: datetime, style: str):
     return int(ts.timestamp())
 
 
-def _scenario_text(scenario: str, lang: str, label: str, uid: str, rng: random.Random) -> tuple[str, str, str]:
+# The crisis has a face: one account breaks the story each crisis day and draws a pile of negative replies.
+INFLUENCER = "pixel_insider"
+
+
+def _scenario_text(scenario: str, lang: str, label: str, uid: str, rng: random.Random,
+                   crisis_share: float = 0.4) -> tuple[str, str, str]:
     """(text, lang, label) of a scenario post, or the inputs unchanged when this post stays normal."""
-    if scenario == "crisis" and rng.random() < 0.4:
+    if scenario == "crisis" and rng.random() < crisis_share:
         zh = lang != "en"
         t = rng.choice(CRISIS_ZH if zh else CRISIS_EN).format(b="Pixel", e=rng.choice(EMOJI["negative"]))
         return t + (f" {uid}楼" if zh else f" #{uid}"), lang, "negative"
@@ -157,11 +162,13 @@ def _scenario_text(scenario: str, lang: str, label: str, uid: str, rng: random.R
 
 
 def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, start_index: int = 0,
-                     hard_rate: float = 0.35, scenario: str = "normal"):
+                     hard_rate: float = 0.35, scenario: str = "normal", crisis_share: float = 0.4):
     """Clean canonical-ish records (before platform field renames) for one day.
 
     ``hard_rate`` is the share of texts whose label depends on word order (contrasts, questions);
-    ``scenario`` is "normal", "crisis" or "shift" (see CRISIS_*/SHIFT).
+    ``scenario`` is "normal", "crisis" or "shift" (see CRISIS_*/SHIFT). On a crisis day ``crisis_share``
+    of posts tell the story (raise it day by day for a rising topic); the first post is INFLUENCER's and
+    60 % of the crisis posts are replies to it.
     """
     if scenario not in ("normal", "crisis", "shift"):
         raise ValueError(f"unknown scenario {scenario!r}")
@@ -176,17 +183,25 @@ def generate_records(day: date, n: int, seed: int = 0, label_rate: float = 0.7, 
         lang = rng.choices(("zh", "en", "mixed"), lw)[0]
         label = rng.choices(("negative", "neutral", "positive"), (0.3, 0.3, 0.4))[0]
         text = _post_text(lang, label, i, rng, hard_rate, uid=f"{day:%y%j}{i:05d}")
+        crisis_post = False
         if scenario != "normal":  # extra draws only here, so normal days stay byte-identical
-            alt, lang, label = _scenario_text(scenario, lang, label, f"{day:%y%j}{i:05d}", rng)
+            alt, lang, label = _scenario_text(scenario, lang, label, f"{day:%y%j}{i:05d}", rng,
+                                              1.0 if j == 0 else crisis_share)
             text = alt or text
+            crisis_post = scenario == "crisis" and bool(alt)
         if rng.random() < 0.04:
             text += _pii(rng)
         text = _noise(text, rng)
         ts = day0 + timedelta(seconds=rng.randint(0, 86399), microseconds=rng.randint(0, 999) * 1000)
         parent = out[rng.randrange(len(out))]["post_id"] if out and rng.random() < 0.25 else None
+        author = f"u{rng.randint(1, max(10, n // 5))}"
+        if crisis_post and j == 0:
+            author, ts = INFLUENCER, day0  # breaks the story at midnight; replies follow
+        elif crisis_post and rng.random() < 0.6:
+            parent = out[0]["post_id"]
         out.append({
             "post_id": f"{platform[:2]}{day:%Y%m%d}{i:08d}", "platform": platform,
-            "author_id": f"u{rng.randint(1, max(10, n // 5))}", "text": text, "created_at": ts,
+            "author_id": author, "text": text, "created_at": ts,
             "parent_id": parent, "label": label if rng.random() < label_rate else None,
         })
     return out
@@ -220,13 +235,14 @@ def _bad_line(kind: str, rec: dict, rng: random.Random) -> bytes:
 
 
 def generate_day(landing_root: str, day: date, n: int, seed: int = 0, bad_rate: float = 0.01,
-                 dup_rate: float = 0.01, prev_texts: list[str] | None = None, scenario: str = "normal") -> dict:
+                 dup_rate: float = 0.01, prev_texts: list[str] | None = None, scenario: str = "normal",
+                 crisis_share: float = 0.4) -> dict:
     """Write one day's landing drop under ``{landing_root}/dt=YYYY-MM-DD/`` and return what was planted.
 
     Returns ``{"records": n_good_unique, "planted": {reason: count}, "texts": [...sample for next day]}``.
     """
     rng = random.Random(f"drop-{seed}-{day.isoformat()}")
-    recs = generate_records(day, n, seed, scenario=scenario)
+    recs = generate_records(day, n, seed, scenario=scenario, crisis_share=crisis_share)
     planted: Counter = Counter()
     bad_lines: list[bytes] = []
     n_bad = int(n * bad_rate)

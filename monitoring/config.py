@@ -46,6 +46,36 @@ class ReportConfig(Config):
     top_topics: int = Field(20, ge=1, description="hot topics listed")
     hot_topic_z: float = Field(4.0, gt=0, description="two-proportion z over the baseline for a term to be hot")
     topic_keep: int = Field(20000, ge=1, description="terms kept per day as tomorrow's baseline")
+    topic_candidates: int = Field(60, ge=1, description="hot terms clustered into topics (more than top_topics: "
+                                  "one story yields many terms)")
+    topic_link: float = Field(0.6, gt=0, le=1, description="two hot terms are one topic when |A∩B|/min(|A|,|B|) of "
+                              "their posts reaches this: a fragment or a translation of a story rides on its posts")
+    topic_match: float = Field(0.3, gt=0, le=1, description="Jaccard of term sets for a topic to keep an earlier "
+                               "day's id (stories shed and gain terms day to day)")
+    topic_examples: int = Field(3, ge=0, le=20, description="representative posts per topic (PII redacted)")
+    leader_days: int = Field(3, ge=0, le=30, description="trailing days whose posts today's replies can reach "
+                             "(threads cross midnight)")
+    top_leaders: int = Field(10, ge=1, description="opinion leaders listed, overall and per hot negative topic")
+    pagerank_damping: float = Field(0.85, gt=0, lt=1, description="PageRank's usual damping (Brin & Page)")
+    profile_retention_days: int = Field(90, ge=1, description="profiles unseen this long are dropped")
+    profile_topics: int = Field(5, ge=1, description="topics kept per profile (bounded size per author)")
+    profile_snapshots: int = Field(14, ge=1, description="daily profile snapshots kept; a rerun inside this window "
+                                   "rebuilds the same table")
+    alert_on: list[Literal["negative_spike", "negative_topic", "drift"]] = Field(
+        ["negative_spike", "negative_topic", "drift"], description="events that send an alert")
+    negative_topic_share: float = Field(0.5, ge=0, le=1, description="a hot topic this negative is a negative "
+                                        "topic: its opinion leaders are listed and it may alert")
+    alert_topic_min_posts: int = Field(20, ge=1, description="a negative topic alerts with this many posts and state "
+                                       "new or rising (a steady story is not news every night)")
+    alert_smtp_conn_id: str = Field("ugc_alerts_smtp", description="Airflow SMTP connection; absent = no e-mail")
+    alert_email_to: list[str] = Field([], description="recipients; empty = the connection's extra 'to'")
+    alert_webhook_conn_id: str = Field("ugc_alerts_webhook", description="Airflow HTTP connection receiving JSON "
+                                       "POSTs; absent = no webhook")
+    alert_attempts: int = Field(3, ge=1, le=10, description="per alert and channel, then it is recorded as failed "
+                                "(a rerun tries again); never fails the report")
+    alert_retry_wait_s: float = Field(2.0, ge=0, description="between attempts")
+    report_url_base: str = Field("", description="links in alerts: this + /dt=DAY/sentiment.html; empty = the "
+                                 "report's storage URI")
     reference_sample: int = Field(2000, ge=1, description="training rows profiled once per model version")
     current_sample: int = Field(2000, ge=1, description="today's rows for text statistics")
     embedding_sample: int = Field(400, ge=10, description="per side, for MMD and the domain classifier")

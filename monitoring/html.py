@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#3f9142", "pass": "#3f9142",
-          "warn": "#d9a400", "fail": "#d64545", "volume": "#4a6fa5"}
+          "warn": "#d9a400", "fail": "#d64545", "volume": "#4a6fa5",
+          "new": "#8e5ea2", "rising": "#d64545", "steady": "#616e7c", "fading": "#9aa5b1"}
 _PALETTE = ["#4a6fa5", "#d64545", "#3f9142", "#d9a400", "#8e5ea2", "#9aa5b1"]
 
 CSS = """
@@ -160,3 +161,16 @@ def histogram_pair(title: str, labels: list[str], ref: list[float], cur: list[fl
             parts.append(f'<text x="{left + (i + 0.5) * bw:.1f}" y="{height - bottom + 14}" '
                          f'text-anchor="middle">{escape(lab[:8])}</text>')
     return "".join(parts) + "</svg>"
+
+
+def sparkline(values: list[float | None], width: int = 90, height: int = 22) -> Markup:
+    """A tiny trend line (None = a day without data, drawn as a gap); the last point is marked."""
+    vmax = max([v for v in values if v is not None] + [1e-9])
+    n = max(len(values) - 1, 1)
+    pts = [(2 + (width - 4) * i / n, height - 2 - (height - 4) * v / vmax) for i, v in enumerate(values) if v is not None]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+    last = f'<circle cx="{pts[-1][0]:.1f}" cy="{pts[-1][1]:.1f}" r="2" fill="#d64545"/>' if pts else ""
+    tip = escape(" ".join("-" if v is None else f"{v:.1%}" for v in values))
+    return Markup(f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+                  f'<title>{tip}</title><polyline fill="none" stroke="#4a6fa5" stroke-width="1.5" points="{line}"/>'
+                  f"{last}</svg>")

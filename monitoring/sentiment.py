@@ -1,8 +1,8 @@
-"""Daily public-opinion report: sentiment by platform / language / hour, negative spikes, hot topics.
+"""Daily public-opinion report: sentiment by platform / language / hour, negative spikes, topics, opinion leaders.
 
 Inputs are the day's lake partition and its scores (``monitoring.scoring``). Outputs, per day:
-``{reports}/dt=DAY/sentiment.json`` (metrics), ``sentiment.html`` (charts) and ``terms.json`` (the
-day's term counts, tomorrow's hot-topic baseline).
+``{reports}/dt=DAY/sentiment.json`` (metrics), ``sentiment.html`` (charts), ``terms.json`` (the
+day's term counts, tomorrow's hot-topic baseline), ``topics.json`` and ``topic_posts.parquet``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow.compute as pc
 
-from monitoring import html, stats, topics
+from monitoring import html, opinion, stats, topics
 from monitoring.config import ReportConfig
 from monitoring.scoring import day_dir, read_scores
 from ugc import lake, storage, vocab
@@ -69,7 +69,7 @@ def sentiment_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     scores, meta = read_scores(cfg, scores_uri=scores_uri)
     labels = meta["labels"]
     posts = lake.read_partition(lake.partition_uri(cfg.lake_uri, cfg.date),
-                                columns=["post_id", "platform", "lang", "created_at", "text"])
+                                columns=["post_id", "author_id", "parent_id", "platform", "lang", "created_at", "text"])
     if posts["post_id"].to_pylist() != scores["post_id"].to_pylist():
         raise ValueError(f"scores for {cfg.day} do not match the partition (re-run scoring)")
     n = posts.num_rows
@@ -89,13 +89,20 @@ def sentiment_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     spike = bool(len(base) >= cfg.min_baseline_days and z is not None and z >= cfg.spike_z
                  and neg_share - mean >= cfg.spike_min_delta)
 
-    # Hot topics against the trailing days' term counts; each with its own negative share.
+    # Hot terms against the trailing days' term counts, clustered into topics with stable ids.
     texts = posts["text"]
-    df, _, df_neg = topics.document_frequencies(texts.to_pylist(), pred == "negative")
-    base_terms = [t for t in (_terms_for(cfg, d) for d in _baseline_days(cfg)) if t]
-    hot = topics.hot_topics(df, n, base_terms, top=cfg.top_topics, min_z=cfg.hot_topic_z)
+    text_list = texts.to_pylist()
+    negative = pred == "negative"
+    df, _, df_neg = topics.document_frequencies(text_list, negative)
+    trailing_terms = {d: _terms_for(cfg, d) for d in _baseline_days(cfg)}
+    hot = topics.hot_topics(df, n, [t for t in trailing_terms.values() if t], top=cfg.topic_candidates,
+                            min_z=cfg.hot_topic_z)
     for h in hot:
         h["negative_share"] = df_neg.get(h["term"], 0) / h["posts"]
+    topic_rows, members = opinion.topics_for_day(cfg, text_list, negative, hot, df, trailing_terms)
+    frame = posts.select(["post_id", "author_id", "parent_id"]).to_pandas()
+    top_leaders = opinion.leaders_for_day(cfg, frame, negative, topic_rows, members)
+    opinion.write(cfg, topic_rows, members, frame["post_id"].to_numpy())
     kept, floor = topics.top_terms(df, cfg.topic_keep)
     storage.write_bytes(storage.join(day_dir(cfg), "terms.json"), json.dumps(
         {"day": cfg.day, "posts": n, "floor": floor, "terms": kept}, ensure_ascii=False).encode())
@@ -116,7 +123,8 @@ def sentiment_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
                "spike": {"negative_share": neg_share, "baseline_mean": mean, "z": z, "baseline_days": len(base),
                          "threshold_z": cfg.spike_z, "min_delta": cfg.spike_min_delta, "is_spike": spike,
                          "trailing": {d: v["negative_share"] if v else None for d, v in trailing.items()}},
-               "hot_topics": hot, "top_negative": top_neg}
+               "hot_terms": hot[:cfg.top_topics], "topics": topic_rows[:cfg.top_topics], "leaders": top_leaders,
+               "top_negative": top_neg}
     metrics["summary"] = summary(metrics)
     out = day_dir(cfg)
     storage.write_bytes(storage.join(out, "sentiment.json"),
@@ -133,7 +141,7 @@ def summary(m: dict) -> str:
     trend = "no baseline yet" if s["baseline_mean"] is None else (
         f"baseline {s['baseline_mean']:.1%} over {s['baseline_days']} days, z={s['z']:.1f}" if s["z"] is not None
         else f"baseline {s['baseline_mean']:.1%}")
-    hot = ", ".join(h["term"] for h in m["hot_topics"][:5]) or "none"
+    hot = "; ".join([f"{t['label']} ({t['state']})" for t in m["topics"] if t["hot"]][:5]) or "none"
     return (f"{m['day']}: {m['posts']} posts, negative {m['shares'].get('negative', 0):.1%} ({trend})"
             f"{' — NEGATIVE SPIKE' if s['is_spike'] else ''}; hot topics: {hot}")
 
@@ -148,7 +156,10 @@ def render(m: dict, labels: list[str]) -> str:
         return html.stacked_bars(title, list(table), {lab: [v[lab] for v in table.values()] for lab in labels})
 
     hours = {f"{h:02d}": m["by_hour"].get(f"{h:02d}", dict.fromkeys(labels, 0)) for h in range(24)}
-    topic_rows = [[h["term"], h["posts"], h["share"], h["lift"], h["z"], h["negative_share"]] for h in m["hot_topics"]]
+    topic_rows = [[html.sparkline(list(t["trend"].values())), t["label"], html.Markup(html.badge(t["state"])),
+                   t["posts"], t["share"], t["negative_share"], t["z"], html.Markup("<br>".join(
+                       html.escape(x) for x in t["examples"]))] for t in m["topics"]]
+    names = {t["id"]: t["label"] for t in m["topics"]}
     neg_rows = [[p["p_negative"], p["platform"], p["created_at"][:19], p["text"]] for p in m["top_negative"]]
     spike = html.badge("fail") + " negative spike" if s["is_spike"] else html.badge("pass") + " no spike"
     sections = [
@@ -164,10 +175,22 @@ def render(m: dict, labels: list[str]) -> str:
                           1060, percent=False),
         "<h2>Breakdowns</h2>", '<div class="grid">', bars("by platform", m["by_platform"]),
         bars("by language", m["by_lang"]), "</div>",
-        "<h2>Hot topics (vs the trailing baseline)</h2>",
-        html.table(["term", "posts", "share", "lift vs baseline", "z", "negative share"], topic_rows,
-                   numeric={1, 2, 3, 4, 5}),
+        "<h2>Topics (hot terms clustered; trend over the trailing days)</h2>",
+        html.table(["trend", "topic", "state", "posts", "share", "negative share", "z", "representative posts"],
+                   topic_rows, numeric={3, 4, 5, 6}),
+        "<h2>Opinion leaders (PageRank on the reply graph)</h2>", _leader_table(m["leaders"], names),
+        *[part for t in m["topics"] if t.get("leaders") for part in (
+            f"<h3>Leaders of the negative topic {html.escape(t['label'])}</h3>", _leader_table(t["leaders"], names))],
+        '<p><a href="profiles.html">User profiles summary</a> (hashed author ids only)</p>',
         "<h2>Most negative posts (PII redacted)</h2>",
         html.table(["p(negative)", "platform", "created (UTC)", "text"], neg_rows, numeric={0}),
     ]
     return html.page(f"Sentiment report {m['day']}", f"model {m['model_version']} via {m['scoring']}", sections)
+
+
+def _leader_table(rows: list[dict], names: dict[str, str]) -> str:
+    return html.table(["author (salted hash)", "PageRank", "replies", "repliers", "negative replies", "posts",
+                       "negative posts", "topics"],
+                      [[r["author_id"][:16], r["pagerank"], r["replies"], r["repliers"], r["reply_negative_share"],
+                        r["posts"], r["negative_share"], "; ".join(names.get(t, t) for t in r["topics"])] for r in rows],
+                      numeric={1, 2, 3, 4, 5, 6})

@@ -46,5 +46,19 @@ def latest_reports(lake: str) -> dict | None:
             out["drift"] = dr and {"status": dr.get("status"), "summary": dr.get("summary"),
                                    "failing": sorted(k for k, m in dr.get("metrics", {}).items()
                                                      if m.get("status") == "fail")}
+            out["topics"] = [{k: t.get(k) for k in ("id", "label", "state", "posts", "negative_share", "hot")}
+                             for t in (s or {}).get("topics", [])]
             return out
     return None
+
+
+def recent_alerts(lake: str, days: int = 7) -> list[dict]:
+    """Alerts sent in the ``days`` days up to the newest report day, newest first."""
+    from datetime import date
+
+    from monitoring.alerts import recent
+
+    rep = latest_reports(lake)
+    if not rep:
+        return []
+    return recent(storage.join(lake, "reports"), date.fromisoformat(rep["day"]), days)

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scenario", choices=("normal", "crisis", "shift"), default="normal",
                    help="crisis: a negative spike around one hot topic; shift: a drifted day (see ingestion/synth.py)")
+    p.add_argument("--crisis-share", type=float, default=0.4,
+                   help="share of a crisis day's posts on the story (raise it over days for a rising topic)")
     p = cmd("public-data", commands.public_data, "write real labelled data shipped in packages as landing drops")
     p.add_argument("--out", required=True, help="landing root")
     p.add_argument("--day", required=True)
@@ -94,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0)
     p = cmd("report", commands.report, "nightly sentiment + drift reports for a day (exit 4 when drift fails)")
     _config(p, lake="lake_uri", day="day", scoring="scoring", **{"triton-url": "triton_url"})
+    p = cmd("alerts", commands.alerts, "send a reported day's alerts through the Airflow connections "
+            "(ReportConfig.alert_*; each event once; exit 5 when a channel failed)")
+    _config(p, lake="lake_uri", day="day")
     for name in ("retrain", "status"):
         p = cmd(name, commands.airflow, "trigger a training DAG over Airflow's REST API" if name == "retrain"
                 else "latest training runs and the production model, over REST")

@@ -38,7 +38,8 @@ def synth(a):
 
     from ingestion import synth as gen
 
-    infos = gen.generate(a.out, date.fromisoformat(a.start), a.days, a.posts, a.seed, scenario=a.scenario)
+    infos = gen.generate(a.out, date.fromisoformat(a.start), a.days, a.posts, a.seed, scenario=a.scenario,
+                         crisis_share=a.crisis_share)
     return 0, {"drops": [{"uri": i["uri"], "planted": i["planted"]} for i in infos]}
 
 
@@ -197,7 +198,15 @@ def report(a):
         out = run(cfg)
     except (ScoringError, FileNotFoundError, ValueError) as e:
         raise Failed(f"nightly: {e}", 2) from e
-    return (4 if out["drift"]["status"] == "fail" else 0), {"sentiment": out["sentiment"], "drift": out["drift"]}
+    return (4 if out["drift"]["status"] == "fail" else 0), {k: out[k] for k in ("sentiment", "profiles", "drift", "alerts")}
+
+
+def alerts(a):
+    from monitoring.config import ReportConfig
+    from ops import alerting
+
+    out = alerting.send(_cfg(a, ReportConfig, _lake_default()))
+    return (5 if out["failed"] else 0), out
 
 
 def airflow(a):

@@ -2,7 +2,8 @@
 
     GET  /ugc/                            HTML page: registries + latest reports
     GET  /ugc/api/registry/{model}        versions, headline metrics, which is production
-    GET  /ugc/api/reports/latest          newest day's sentiment headline and drift status
+    GET  /ugc/api/reports/latest          newest day's sentiment headline, drift status and topic list
+    GET  /ugc/api/alerts                  alerts sent in the 7 days up to the newest report
     POST /ugc/api/registry/{model}/promote   {"version": ..., "expected_current": ..., "reason": ...}
     POST /ugc/api/registry/{model}/rollback  {"reason": ...}
 
@@ -106,6 +107,13 @@ def reports_latest() -> dict:
     return catalog.latest_reports(_lake()) or {"day": None}
 
 
+@app.get("/api/alerts")
+def alerts_recent() -> list[dict]:
+    from ops import catalog
+
+    return catalog.recent_alerts(_lake(), 7)
+
+
 # The body is read inside the handlers, after authentication and authorisation (see ops/http_limits.py).
 @app.post("/api/registry/{model}/promote")
 async def promote(model: str, request: Request, user: GetUserDep) -> dict:
@@ -150,6 +158,18 @@ def page() -> str:
     if rep:
         parts.append(f"<h2>Reports {html.escape(rep['day'])}</h2><p>{html.escape(str((rep['sentiment'] or {}).get('summary')))}"
                      f"</p><p>drift: {html.escape(str((rep['drift'] or {}).get('status')))}</p>")
+        parts.append("<h2>Topics</h2><table border=1><tr><th>topic</th><th>state</th><th>posts</th>"
+                     "<th>negative share</th></tr>")
+        for t in rep.get("topics", []):
+            neg = "" if t["negative_share"] is None else f"{t['negative_share']:.0%}"
+            parts.append(f"<tr><td>{html.escape(str(t['label']))}</td><td>{html.escape(str(t['state']))}</td>"
+                         f"<td>{t['posts']}</td><td>{neg}</td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Alerts (last 7 days)</h2><table border=1><tr><th>day</th><th>event</th><th>channels</th></tr>")
+    for a in catalog.recent_alerts(_lake(), 7):
+        parts.append(f"<tr><td>{html.escape(a['day'])}</td><td><a href=\"{html.escape(a['link'], quote=True)}\">"
+                     f"{html.escape(a['title'])}</a></td><td>{html.escape(', '.join(a['channels']))}</td></tr>")
+    parts.append("</table>")
     return "".join(parts)
 
 

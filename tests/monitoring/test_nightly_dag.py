@@ -66,7 +66,7 @@ def _run(dag, env, url, reports, day):
     return {ti.task_id: ti.state for ti in dr.get_task_instances()}
 
 
-def test_normal_night_then_a_planted_drift_triggers_retraining(dags, mon_lake, served, tmp_path):
+def test_normal_night_then_a_planted_drift_triggers_retraining(dags, mon_lake, served, tmp_path, servers):
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
 
@@ -75,7 +75,8 @@ def test_normal_night_then_a_planted_drift_triggers_retraining(dags, mon_lake, s
 
     states = _run(dag, mon_lake, served, reports, NORMAL[2])
     assert states == {"score": "success", "sentiment_report": "success", "drift_report": "success",
-                      "drift_alert": "skipped"}
+                      "drift_alert": "skipped", "profiles": "success", "alerts": "success"}
+    assert servers.mail == [] and servers.posts == []  # a normal night tells nobody anything
     scores = json.loads(storage.read_bytes(f"{reports}/dt={NORMAL[2]}/scores.json"))
     assert scores["scoring"] == "triton" and scores["triton_url"] == served and scores["rows"] > 400
     assert len(_events("drift_alert")) == alerts  # no drift, no event
@@ -85,8 +86,13 @@ def test_normal_night_then_a_planted_drift_triggers_retraining(dags, mon_lake, s
     extra = _events("drift_alert")[-1]
     assert extra["day"] == str(SHIFT) and "lang_psi" in extra["failed"] and extra["values"]["lang_psi"] > 0.25
     assert extra["model_version"] == mon_lake["version"]
-    for name in ("scores.parquet", "sentiment.json", "sentiment.html", "drift.json", "drift.html", "terms.json"):
+    for name in ("scores.parquet", "sentiment.json", "sentiment.html", "drift.json", "drift.html", "terms.json",
+                 "topics.json", "topic_posts.parquet", "profiles.json", "profiles.html"):
         assert storage.exists(f"{reports}/dt={SHIFT}/{name}"), name
+    # The drift failure reached the real SMTP and webhook servers once, through the DAG's alerts task.
+    drift_id = f"drift:{SHIFT}:all"
+    assert servers.mail_ids().count(drift_id) == 1 and servers.post_ids().count(drift_id) == 1
+    assert "lang_psi" in next(p for p in servers.posts if p["id"] == drift_id)["numbers"]["failed"]
     # The event queued a sentiment_training run, and the scheduler's own query says it is due now.
     assert _queued_by("drift_alert", "sentiment_training") == queued + 1
     with create_session() as s:
@@ -97,3 +103,4 @@ def test_normal_night_then_a_planted_drift_triggers_retraining(dags, mon_lake, s
 def test_missing_partition_fails_score_without_retry(dags, mon_lake, served, tmp_path):
     states = _run(dags.get_dag("nightly_reports"), mon_lake, served, str(tmp_path / "r"), NORMAL[0] - timedelta(days=30))
     assert states["score"] == "failed" and states["drift_alert"] == "upstream_failed"
+    assert states["alerts"] == "success"  # all_done: nothing to tell, and it does not fail the night

@@ -100,9 +100,12 @@ def test_negative_spike_against_constructed_baselines(mon_lake, tmp_path):
     m = json.loads(storage.read_bytes(r["json_uri"]))
     assert m["spike"]["baseline_days"] == 3 and m["spike"]["baseline_mean"] == pytest.approx(0.26, abs=0.002)
     assert r["spike"] and m["spike"]["z"] > 3 and r["negative_share"] == pytest.approx(0.45, abs=0.002)
-    # The crisis story is the top hot topic, in Chinese and English, with its negative share.
-    terms = [h["term"] for h in m["hot_topics"]]
+    # The crisis story is the top hot term, in Chinese and English, and its terms are one topic.
+    terms = [h["term"] for h in m["hot_terms"]]
     assert "电池起火" in terms[:3] and any("battery" in t for t in terms)
+    story = m["topics"][0]
+    assert story["hot"] and "电池起火" in story["terms"] and "battery fire" in story["terms"]
+    assert "电池起火" in story["label"] and "battery fire" in story["label"]
     assert sum(m["counts"].values()) == m["posts"] == sum(sum(v.values()) for v in m["by_platform"].values())
     assert set(m["by_lang"]) <= {"zh", "en", "other"} and all(len(h) == 2 for h in m["by_hour"])
     assert len(m["top_negative"]) == cfg.top_negative
@@ -161,3 +164,15 @@ def test_cli_exit_codes(mon_lake, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["drift"]["status"] == "fail" and out["sentiment"]["posts"] > 0
     assert nightly_main([*base, "--day", "2026-02-30"]) == 2
+
+
+def test_a_drifted_days_template_fragments_are_a_few_topics_not_twenty_terms(mon_lake, tmp_path):
+    cfg = _cfg(mon_lake, SHIFT, tmp_path)
+    for i, day in enumerate(NORMAL + [CRISIS, SHIFT]):
+        _write_scores(cfg, day, 0.3, seed=i)
+    m = json.loads(storage.read_bytes(sentiment_report(cfg)["json_uri"]))
+    hot = [t for t in m["topics"] if t["hot"]]
+    print([(t["label"], t["posts"], len(t["terms"])) for t in hot])
+    assert len(m["hot_terms"]) == cfg.top_topics  # twenty fragments ...
+    assert 1 <= len(hot) <= 4 and sum(len(t["terms"]) for t in hot) >= cfg.top_topics  # ... a few topics
+    assert len({t["id"] for t in m["topics"]}) == len(m["topics"])
