@@ -48,7 +48,7 @@ def events(cfg: ReportConfig) -> list[dict]:
                     "numbers": {"posts": m["posts"], "negative_share": s["negative_share"],
                                 "baseline_mean": s["baseline_mean"], "z": s["z"]}})
     for t in (m or {}).get("topics", []) if "negative_topic" in cfg.alert_on else []:
-        if t["negative"] and t["state"] in ("new", "rising") and t["posts"] >= cfg.alert_topic_min_posts:
+        if t.get("negative") and t["state"] in ("new", "rising") and t["posts"] >= cfg.alert_topic_min_posts:
             leader = (t.get("leaders") or [{}])[0].get("author_id")
             out.append({"kind": "negative_topic", "key": t["id"],
                         "title": f"{t['state'].capitalize()} negative topic on {cfg.day}: {t['label']} "

@@ -43,15 +43,17 @@ def rank(edges: pd.DataFrame, posts: pd.DataFrame, negative: np.ndarray, damping
     pr = pagerank(edges, damping)
     if not pr:
         return []
-    neg_post = dict(zip(posts["post_id"], negative, strict=True))
-    e = edges.assign(neg=edges["post_id"].map(neg_post).fillna(False).astype(bool))
+    # Vectorised joins: a 1M-post day must not loop over posts in Python here.
+    is_neg = pd.Series(negative.astype(bool), index=posts["post_id"].to_numpy())
+    e = edges.assign(neg=edges["post_id"].map(is_neg).fillna(False).astype(bool))
     recv = e.groupby("dst").agg(replies=("post_id", "size"), repliers=("src", "nunique"), neg=("neg", "mean"))
     own = pd.DataFrame({"author_id": posts["author_id"], "neg": negative.astype(bool)}).groupby("author_id")["neg"]
     n_posts, own_neg = own.size(), own.mean()
     topics_by_author: dict[str, set] = {}
-    for pid, aid in zip(posts["post_id"], posts["author_id"], strict=True):
-        for t in (topic_of_post or {}).get(pid, ()):
-            topics_by_author.setdefault(aid, set()).add(t)
+    if topic_of_post:
+        in_topics = posts.loc[posts["post_id"].isin(topic_of_post.keys()), ["post_id", "author_id"]]
+        for pid, aid in zip(in_topics["post_id"], in_topics["author_id"], strict=True):
+            topics_by_author.setdefault(aid, set()).update(topic_of_post[pid])
     out = []
     for a, score in sorted(pr.items(), key=lambda kv: (-kv[1], kv[0])):
         if a not in recv.index:

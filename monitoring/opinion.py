@@ -45,7 +45,6 @@ def topics_for_day(cfg: ReportConfig, texts: list[str], negative: np.ndarray, ho
     yesterday = [{**{k: t[k] for k in carried}, "posts": clusters.daily_volume(t["terms"], today_counts),
                   "negative_share": None, "z": None, "examples": []}
                  for t in (earlier[0] if earlier else []) if t.get("hot") and t["id"] not in hot_ids]
-    min_posts = max(5, cfg.alert_topic_min_posts // 4)
     for t, is_hot in [(t, True) for t in today] + [(t, False) for t in yesterday]:
         counts = [clusters.daily_volume(t["terms"], trailing[d][0]) if trailing[d] else None for d in days]
         shares = [c / trailing[d][1] if trailing[d] and trailing[d][1] else None for c, d in zip(counts, days, strict=True)]
@@ -53,7 +52,7 @@ def topics_for_day(cfg: ReportConfig, texts: list[str], negative: np.ndarray, ho
         counts.append(vol)
         shares.append(vol / n if n else 0.0)
         t.update(hot=is_hot, share=t["posts"] / n if n else 0.0, trend=dict(zip(days + [cfg.day], shares, strict=True)),
-                 state=clusters.state(shares, counts, min_posts),
+                 state=clusters.state(shares, counts, clusters.MIN_POSTS),
                  negative=is_hot and t["negative_share"] >= cfg.negative_topic_share)
     return today + yesterday, members
 
