@@ -3,7 +3,9 @@
 
 Triton is measured at several client concurrencies (each request carries --request-batch texts);
 the pipeline at several batch sizes, and its best is the baseline. Prints texts/s, p50/p99 latency
-per request, and each Triton setting's throughput as a ratio to the best pipeline.
+per request, and each Triton setting's throughput as a ratio to the best pipeline. Triton runs twice:
+the fp32 graph alone ("before"), then the variant deploy chooses by measurement ("after", with the
+chosen variant's agreement with torch and macro-F1 drop on the frozen test set printed beside it).
 Usage: python bench/serve.py --registry DATA/lake/registry/sentiment [--texts 2000]
 """
 
@@ -93,12 +95,23 @@ def main() -> None:
             print(f"pipeline batch={b:>3}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms")
         best_b, best = max(base.items(), key=lambda kv: kv[1]["texts_per_s"])
         with TritonServer(f"{tmp}/repo") as server:
-            deploy(DeployConfig(registry_uri=a.registry, repo_uri=server.repo, triton_url=server.grpc_url))
-            for c in (int(x) for x in a.concurrency.split(",")):
-                r = bench_triton(server.grpc_url, texts, c, a.request_batch)
-                ratio = r["texts_per_s"] / best["texts_per_s"]
-                print(f"triton  conc={c:>3} x{a.request_batch}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms"
-                      f"  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) {ratio:.2f}x")
+            for variants in (["fp32"], ["fp32", "int8"]):
+                out = deploy(DeployConfig(registry_uri=a.registry, repo_uri=server.repo, triton_url=server.grpc_url,
+                                          variants=variants))
+                rec = out["variants"]
+                if rec:
+                    v = rec["variants"][rec["served"]]
+                    print(f"deploy chose {rec['served']}: agreement with torch {v['agreement']:.4f}, macro-F1 drop "
+                          f"{100 * v['f1_drop']:+.2f} pt on {rec['rows']} frozen-test rows, measured x"
+                          f"{rec['speedup_vs_fp32']:.2f} vs fp32 " + str({k: round(x['texts_per_s'] or 0, 1)
+                                                                         for k, x in rec['variants'].items()}))
+                served = rec["served"] if rec else "fp32"
+                for c in (int(x) for x in a.concurrency.split(",")):
+                    r = bench_triton(server.grpc_url, texts, c, a.request_batch)
+                    ratio = r["texts_per_s"] / best["texts_per_s"]
+                    print(f"triton[{served}] conc={c:>3} x{a.request_batch}: {r['texts_per_s']:8.1f} texts/s  "
+                          f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) "
+                          f"{ratio:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
     {repo}/sentiment_postprocess/config.pbtxt, <v>/model.py, label_map.json
     {repo}/sentiment/config.pbtxt,           <v>/model.json   (ensemble: TEXT -> probabilities, label)
 
-``deploy(DeployConfig, registry_version) -> dict``: fetch -> ONNX export -> parity with torch -> publish
-version N+1 of all four models -> load -> smoke -> (rollback), the same from pytest, the CLI and Airflow.
+``deploy(DeployConfig, registry_version) -> dict``: fetch -> ONNX export -> parity with torch -> serving
+variant chosen by measurement (serving/variants.py) -> publish version N+1 of all four models -> load ->
+smoke -> (rollback), the same from pytest, the CLI and Airflow.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import os
 import tempfile
 
-from serving import export, repository, rollout
+from serving import export, repository, rollout, variants
 from serving.config import DeployConfig
 from ugc import registry
 from ugc.vocab import MAX_TEXT_BYTES
@@ -140,9 +141,15 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
         with tempfile.TemporaryDirectory(prefix="ugc-onnx-") as tmp:
             onnx_path = export.export_onnx(model_dir, f"{tmp}/model.onnx")
             parity = export.parity_check(model_dir, onnx_path, atol=cfg.parity_atol)  # raises ParityError
+            chosen = None
+            if cfg.target == "cpu" and set(cfg.variants) - {"fp32"}:
+                texts, truth = variants.eval_rows(cfg.registry_uri, card, cfg.variant_eval_rows)
+                onnx_path, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants,
+                                                    cfg.min_agreement, cfg.max_f1_drop)
             cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size)
             tv = publish(cfg.repo_uri, model_dir, onnx_path, cfgs, cfg.target,
-                         meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri})
-        return tv, {"parity": parity}
+                         meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri,
+                               "variant": chosen["served"] if chosen else "fp32"})
+        return tv, {"parity": parity, "variants": chosen}
 
     return rollout.deploy(cfg, version, MODELS, build, lambda _v: _smoke(cfg, labels))

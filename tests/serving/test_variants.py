@@ -1,0 +1,47 @@
+"""Serving variants: the accuracy gate picks the fastest passing variant; deploy records and serves it."""
+
+import onnx
+import pytest
+
+from serving import variants
+from serving.config import DeployConfig
+from serving.sentiment_deploy import deploy
+from ugc import registry, storage
+
+
+@pytest.mark.parametrize(("int8", "want"), [
+    ({"agreement": 0.999, "f1_drop": 0.001, "texts_per_s": 500.0}, "int8"),   # faster and as good
+    ({"agreement": 0.990, "f1_drop": 0.000, "texts_per_s": 500.0}, "fp32"),   # changes 1 % of answers
+    ({"agreement": 0.999, "f1_drop": 0.010, "texts_per_s": 500.0}, "fp32"),   # loses a point of F1
+    ({"agreement": 1.000, "f1_drop": 0.000, "texts_per_s": 90.0}, "fp32"),    # passes, but slower
+])
+def test_the_fastest_variant_that_passes_the_gate_is_served(int8, want):
+    measured = {"fp32": {"agreement": 1.0, "f1_drop": 0.0, "texts_per_s": 100.0}, "int8": dict(int8)}
+    assert variants.pick(measured, 0.995, 0.005) == want
+    assert measured["fp32"]["passed"] and measured["int8"]["passed"] == (int8["agreement"] >= 0.995
+                                                                          and int8["f1_drop"] <= 0.005)
+
+
+def _ops(path: str) -> set[str]:
+    return {n.op_type for n in onnx.load(path).graph.node}
+
+
+def test_deploy_measures_both_variants_on_the_frozen_test_set_and_publishes_the_chosen_one(tiny_registry, tmp_path):
+    repo = str(tmp_path / "repo")
+    out = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=repo, variant_eval_rows=300))
+    rec = out["variants"]
+    card = registry.production(tiny_registry)
+    texts, _ = variants.eval_rows(tiny_registry, card, 300)
+    assert rec["rows"] == len(texts) > 0 and set(rec["variants"]) == {"fp32", "int8"}
+    fp32, int8 = rec["variants"]["fp32"], rec["variants"]["int8"]
+    assert fp32["agreement"] >= 0.995 and fp32["passed"]  # fp32 is torch up to float error
+    assert int8["bytes"] < 0.6 * fp32["bytes"] and 0 <= int8["agreement"] <= 1
+    assert rec["served"] == variants.pick(rec["variants"], 0.995, 0.005)
+    served = storage.join(repo, "sentiment_model", str(out["triton_version"]), "model.onnx")
+    assert ("MatMulInteger" in _ops(served) or "DynamicQuantizeLinear" in _ops(served)) == (rec["served"] == "int8")
+    meta = storage.read_bytes(storage.join(repo, "sentiment", str(out["triton_version"]), "model.json")).decode()
+    assert f'"variant": "{rec["served"]}"' in meta
+    # fp32 only: nothing is quantised or measured.
+    only = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=repo, variants=["fp32"]))
+    assert only["variants"] is None
+    assert "MatMulInteger" not in _ops(storage.join(repo, "sentiment_model", str(only["triton_version"]), "model.onnx"))
