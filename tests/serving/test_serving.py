@@ -95,6 +95,11 @@ def test_deploy_then_classify_over_grpc_matches_torch(tiny_registry, model_dir, 
         preds = c.classify(TEXTS)
     got = np.array([[p.probabilities[k] for k in ("negative", "neutral", "positive")] for p in preds])
     np.testing.assert_allclose(got, ref, atol=1e-4)
+    # Bulk scoring sends length-sorted batches (less padding) and must still answer in the caller's order.
+    mixed = TEXTS[::-1] + TEXTS
+    with SentimentClient(triton.grpc_url, batch_size=2) as c:
+        bulk = c.probabilities(mixed, concurrency=3)
+    np.testing.assert_allclose(bulk, np.concatenate([ref[::-1], ref]), atol=1e-4)
     assert [p.label for p in preds] == [m.config.id2label[i] for i in ref.argmax(1)]
 
 
