@@ -3,7 +3,7 @@
 The reply graph has one edge per (replier, replied-to author) pair weighted by replies, built from
 today's posts whose ``parent_id`` is a post of today or of the trailing ``leader_days`` (threads cross
 midnight). Self-replies are left out (talking to yourself is not reach). Reach is PageRank on that
-graph (networkx, power iteration on a scipy sparse matrix): an author replied to by authors who are
+graph (power iteration on a scipy sparse matrix): an author replied to by authors who are
 themselves replied to ranks above one with the same number of replies from nobodies. Author ids are the
 lake's salted hashes; nothing else about a person is read.
 """
@@ -24,16 +24,34 @@ def reply_edges(today: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
     return e.loc[e["src"] != e["dst"], ["post_id", "src", "dst", "parent_id"]].reset_index(drop=True)
 
 
-def pagerank(edges: pd.DataFrame, damping: float) -> dict[str, float]:
-    """PageRank of authors on the weighted reply graph (replier -> replied-to); {} without edges."""
-    import networkx as nx
+def pagerank(edges: pd.DataFrame, damping: float, tol: float = 1e-10, max_iter: int = 200) -> dict[str, float]:
+    """PageRank of authors on the weighted reply graph (replier -> replied-to); {} without edges.
+
+    Power iteration on a scipy sparse matrix with networkx's conventions (uniform teleport, dangling
+    authors' rank spread uniformly), checked against ``networkx.pagerank`` in the tests. Written out because
+    networkx first builds a Python object per node and edge: 4.5 s of a 1M-post day, this takes a fraction.
+    """
+    from scipy import sparse
 
     if edges.empty:
         return {}
     w = edges.groupby(["src", "dst"], sort=False).size()
-    g = nx.DiGraph()
-    g.add_weighted_edges_from((s, d, float(c)) for (s, d), c in w.items())
-    return nx.pagerank(g, alpha=damping, weight="weight", max_iter=200, tol=1e-8)
+    src = w.index.get_level_values(0).to_numpy()
+    dst = w.index.get_level_values(1).to_numpy()
+    names, inv = np.unique(np.concatenate([src, dst]), return_inverse=True)
+    n = len(names)
+    m = sparse.csr_matrix((w.to_numpy(np.float64), (inv[:len(src)], inv[len(src):])), shape=(n, n))
+    out = np.asarray(m.sum(axis=1)).ravel()
+    p = sparse.diags(np.divide(1.0, out, out=np.zeros(n), where=out > 0)) @ m  # row-stochastic
+    dangling = out == 0
+    x = np.full(n, 1.0 / n)
+    for _ in range(max_iter):
+        new = damping * (p.T @ x + x[dangling].sum() / n) + (1 - damping) / n
+        done = np.abs(new - x).sum() < n * tol
+        x = new
+        if done:
+            break
+    return dict(zip(names.tolist(), x.tolist(), strict=True))
 
 
 def rank(edges: pd.DataFrame, posts: pd.DataFrame, negative: np.ndarray, damping: float, top: int,
