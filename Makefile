@@ -35,7 +35,7 @@ demo: install
 test: install
 	$(PY) -m pytest
 
-# The fast lane (~1.5 min): no end-to-end DAG runs, no tritonserver or Airflow processes.
+# The fast lane (~2 min): no end-to-end DAG runs, no tritonserver or Airflow processes.
 test-fast: install
 	$(PY) -m pytest -m "not slow and not services"
 
