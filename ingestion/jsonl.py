@@ -4,7 +4,11 @@ Fast path: blocks of object lines go to Arrow's C++ reader, and are accepted onl
 back as a string (or, for ids and timestamps, an exact int64): anything else (a date-like text Arrow would
 turn into a timestamp, a big integer it would round, a nested value) sends the block down, bisected so one bad
 line does not slow a whole block. Lines that do not start with ``{`` never reach Arrow (a lone ``null`` once
-crashed its reader).
+crashed its reader). Lines are grouped by their shape (each key with the kind of value it holds) before
+Arrow sees them: platforms in one file disagree (one writes ``"created_at": "2026-…"``, another an epoch
+number), and a block mixing the two is refused whole by Arrow, which used to bisect mixed files down to
+single lines (4.9k posts/s instead of Arrow's speed). The shape is only a grouping: Arrow still judges
+every block, so a wrong guess costs speed, never correctness.
 
 Slow path, per line: ``json`` with numbers kept as the literal text (ids are never rounded), a depth limit
 (deep nesting is quarantined, not a crash), duplicate keys and wrong value types found and named.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pyarrow as pa
 
@@ -21,6 +26,8 @@ from ingestion import schema as S
 from ingestion.rawtable import RawRows, canonical_from_arrow
 
 _BLOCK = 20_000
+# "key": and the first character of its value (" string, digit/- number, t/f/n literal, [ or { nested).
+_SHAPE = re.compile(rb'"([^"\\]{1,64})"\s*:\s*(["\[{tfn0-9-])')
 # Arrow's JSON reader recurses per nesting level and overflows its stack around 100k levels (a segfault).
 # A line can nest no deeper than it has opening brackets: lines with more than this never reach Arrow.
 _MAX_BRACKETS = 64
@@ -147,6 +154,16 @@ def read(source: str, data: bytes) -> RawRows:
             fast(idx[:len(idx) // 2])
             fast(idx[len(idx) // 2:])
 
-    for start in range(0, len(objects), _BLOCK):
-        fast(objects[start:start + _BLOCK])
+    groups: dict[bytes, list[int]] = {}
+    for i in objects:
+        groups.setdefault(_shape(lines[i]), []).append(i)
+    for idx in groups.values():
+        for start in range(0, len(idx), _BLOCK):
+            fast(idx[start:start + _BLOCK])
     return rows
+
+
+def _shape(line: bytes) -> bytes:
+    """Keys with the kind of their values, in order ('"created_at":"' vs '"created_at":1'): lines of one shape
+    parse as one Arrow block."""
+    return b"|".join(k + (b'"' if v == b'"' else b"1" if v in b"-0123456789" else v) for k, v in _SHAPE.findall(line))

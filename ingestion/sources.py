@@ -92,7 +92,11 @@ def raw_records(uri: str, rows: list[tuple[int, int | None, int | None]],
     data = load(uri, max_bytes)
     if detect_format(uri) == "csv" and b"\n" not in data:
         data = data.replace(b"\r", b"\n")
-    return {r: (data[off:off + n] if off is not None else tabular.parquet_record(data, r)) for r, off, n in rows}
+    out: dict[int, bytes | str] = {r: data[off:off + n] for r, off, n in rows if off is not None}
+    whole = [r for r, off, _ in rows if off is None]  # Parquet rows: no byte range, the record as JSON
+    if whole:
+        out.update(tabular.parquet_records(data, whole))
+    return out
 
 
 def list_landing(landing_uri: str) -> tuple[list[str], list[str]]:

@@ -190,10 +190,12 @@ def read_parquet(source: str, data: bytes) -> RawRows:
     return rows
 
 
-def parquet_record(data: bytes, row: int) -> str:
-    """A Parquet row as JSON, whatever its types (bytes as base64-free repr, decimals and times as text)."""
+def parquet_records(data: bytes, rows: list[int]) -> dict[int, str]:
+    """Parquet rows (1-based) as JSON, whatever their types (bytes as hex, decimals and times as text); the
+    file is read once for all of them (once per row made a day with many quarantined rows slow)."""
     import pyarrow.parquet as pq
 
-    rec = pq.read_table(io.BytesIO(data)).slice(row - 1, 1).to_pylist()[0]
-    return json.dumps(rec, ensure_ascii=False, default=lambda v: v.hex() if isinstance(v, bytes) else str(v),
-                      sort_keys=True)
+    table = pq.read_table(io.BytesIO(data))
+    recs = table.take(pa.array([r - 1 for r in rows], pa.int64())).to_pylist() if rows else []
+    return {r: json.dumps(rec, ensure_ascii=False, default=lambda v: v.hex() if isinstance(v, bytes) else str(v),
+                          sort_keys=True) for r, rec in zip(rows, recs, strict=True)}
