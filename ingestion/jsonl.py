@@ -92,13 +92,17 @@ def record_values(obj: dict) -> tuple[dict[str, str | None], str | None]:
     return out, reason
 
 
-def _arrow_block(lines: list[bytes]) -> pa.Table | None:
+def _arrow_block(lines: list[bytes], text_keys: tuple[str, ...] = ()) -> pa.Table | None:
+    """One Arrow parse of ``lines``; ``text_keys`` (keys whose values are JSON strings in every line) are read as
+    strings, so Arrow cannot turn "2026-11-20T01:00:00+08:00" into a timestamp and refuse the block."""
     import pyarrow.json as pj
 
     block = b"\n".join(lines)
     try:
         block.decode("utf-8")  # Arrow does not check UTF-8 (in keys, at least): never let it see invalid bytes
-        t = pj.read_json(io.BytesIO(block), read_options=pj.ReadOptions(block_size=1 << 24))
+        parse = pj.ParseOptions(explicit_schema=pa.schema([(k, pa.string()) for k in text_keys]),
+                                unexpected_field_behavior="infer")
+        t = pj.read_json(io.BytesIO(block), read_options=pj.ReadOptions(block_size=1 << 24), parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     if t.num_rows != len(lines):
@@ -141,26 +145,37 @@ def read(source: str, data: bytes) -> RawRows:
         elif ln.strip():
             slow(i)
 
-    def fast(idx: list[int]) -> None:
+    def fast(idx: list[int], text_keys: tuple[str, ...] = ()) -> None:
         if not idx:
             return
-        t = _arrow_block([lines[i] for i in idx])
+        t = _arrow_block([lines[i] for i in idx], text_keys)
         if t is not None:
             rows.add_table(canonical_from_arrow(t), [i + 1 for i in idx], [offsets[i] for i in idx],
                            [len(lines[i]) for i in idx])
         elif len(idx) == 1:
             slow(idx[0])
         else:  # bisect: one bad line costs log2(block) small parses, not a whole slow block
-            fast(idx[:len(idx) // 2])
-            fast(idx[len(idx) // 2:])
+            fast(idx[:len(idx) // 2], text_keys)
+            fast(idx[len(idx) // 2:], text_keys)
 
     groups: dict[bytes, list[int]] = {}
     for i in objects:
         groups.setdefault(_shape(lines[i]), []).append(i)
-    for idx in groups.values():
+    for shape, idx in groups.items():
+        keys = _text_keys(shape)
         for start in range(0, len(idx), _BLOCK):
-            fast(idx[start:start + _BLOCK])
+            fast(idx[start:start + _BLOCK], keys)
     return rows
+
+
+def _text_keys(shape: bytes) -> tuple[str, ...]:
+    """Keys a shape says hold strings (a key seen twice in a line is left to Arrow and the slow path)."""
+    keys = [p[:-1] for p in shape.split(b"|") if p.endswith(b'"')]
+    try:
+        out = tuple(k.decode("utf-8") for k in keys)
+    except UnicodeDecodeError:
+        return ()
+    return out if len(set(out)) == len(out) else ()
 
 
 def _shape(line: bytes) -> bytes:

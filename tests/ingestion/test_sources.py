@@ -89,3 +89,23 @@ def test_list_landing_splits_unknown(root):
     known, unknown = sources.list_landing(root)
     assert [k.rsplit("/", 1)[1] for k in known] == ["a.jsonl", "b.csv", "c.parquet"]
     assert [u.rsplit("/", 1)[1] for u in unknown] == ["notes.txt"]
+
+
+def test_platforms_mixing_value_types_in_one_file_still_parse_in_a_few_arrow_blocks(monkeypatch):
+    """One platform writes "created_at" as text, another as an epoch number: Arrow refuses a block mixing them,
+    and without grouping lines by shape every block bisected down to single lines (4.9k posts/s)."""
+    import json as _json
+
+    from ingestion import jsonl
+
+    calls = []
+    real = jsonl._arrow_block
+    monkeypatch.setattr(jsonl, "_arrow_block", lambda lines, *a: calls.append(len(lines)) or real(lines, *a))
+    lines = [_json.dumps({"mid": f"w{i}", "uid": "u1", "content": "好", "created_at": "2026-11-20T01:00:00+08:00"})
+             if i % 2 else _json.dumps({"comment_id": f"d{i}", "user_id": "u2", "text": "ok",
+                                        "created_at": 1795132800000 + i}) for i in range(2000)]
+    rows = jsonl.read("f.jsonl", "\n".join(lines).encode())
+    table, quarantine = rows.finish()
+    assert table.num_rows == 2000 and not quarantine
+    assert table["_row"].to_pylist() == list(range(1, 2001))  # input order, whatever the grouping
+    assert len(calls) <= 4, calls
