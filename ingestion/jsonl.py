@@ -158,7 +158,7 @@ def read(source: str, data: bytes) -> RawRows:
             fast(idx[:len(idx) // 2], text_keys)
             fast(idx[len(idx) // 2:], text_keys)
 
-    groups: dict[bytes, list[int]] = {}
+    groups: dict[tuple, list[int]] = {}
     for i in objects:
         groups.setdefault(_shape(lines[i]), []).append(i)
     for shape, idx in groups.items():
@@ -168,17 +168,16 @@ def read(source: str, data: bytes) -> RawRows:
     return rows
 
 
-def _text_keys(shape: bytes) -> tuple[str, ...]:
+def _shape(line: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    """(key, kind of its value) pairs in order, kind one of " 1 t f n [ {: lines of one shape parse as one
+    Arrow block ('"created_at": "…"' and '"created_at": 17…' do not)."""
+    return tuple((k, b"1" if v in b"-0123456789" else v) for k, v in _SHAPE.findall(line))
+
+
+def _text_keys(shape: tuple[tuple[bytes, bytes], ...]) -> tuple[str, ...]:
     """Keys a shape says hold strings (a key seen twice in a line is left to Arrow and the slow path)."""
-    keys = [p[:-1] for p in shape.split(b"|") if p.endswith(b'"')]
     try:
-        out = tuple(k.decode("utf-8") for k in keys)
+        keys = tuple(k.decode("utf-8") for k, kind in shape if kind == b'"')
     except UnicodeDecodeError:
         return ()
-    return out if len(set(out)) == len(out) else ()
-
-
-def _shape(line: bytes) -> bytes:
-    """Keys with the kind of their values, in order ('"created_at":"' vs '"created_at":1'): lines of one shape
-    parse as one Arrow block."""
-    return b"|".join(k + (b'"' if v == b'"' else b"1" if v in b"-0123456789" else v) for k, v in _SHAPE.findall(line))
+    return keys if len(set(keys)) == len(keys) else ()

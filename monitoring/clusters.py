@@ -24,7 +24,6 @@ from ugc import vocab
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _DIGITS = re.compile(r"[\d#]+")
-STATES = ("new", "rising", "steady", "fading")
 MIN_POSTS = 5  # a day with fewer posts on a topic has not "seen" it (the hot-term floor, topics.hot_topics)
 
 

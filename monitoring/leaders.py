@@ -10,6 +10,8 @@ lake's salted hashes; nothing else about a person is read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -54,24 +56,36 @@ def pagerank(edges: pd.DataFrame, damping: float, tol: float = 1e-10, max_iter: 
     return dict(zip(names.tolist(), x.tolist(), strict=True))
 
 
-def rank(edges: pd.DataFrame, posts: pd.DataFrame, negative: np.ndarray, damping: float, top: int,
-         topic_of_post: dict[str, list[str]] | None = None) -> list[dict]:
+@dataclass
+class Authors:
+    """Per-author facts of the day, computed once and shared by every ranking (overall and per topic)."""
+
+    post_negative: pd.Series  # post_id -> predicted negative
+    posts: pd.Series  # author -> posts today
+    negative_share: pd.Series  # author -> share of their posts predicted negative
+    topics: dict[str, set]  # author -> topics they posted in
+
+
+def authors(posts: pd.DataFrame, negative: np.ndarray, topic_of_post: dict[str, list[str]] | None = None) -> Authors:
+    """Vectorised per-author facts: a 1M-post day must not loop over posts in Python."""
+    neg = negative.astype(bool)
+    own = pd.DataFrame({"author_id": posts["author_id"], "neg": neg}).groupby("author_id")["neg"]
+    topics: dict[str, set] = {}
+    if topic_of_post:
+        in_topics = posts.loc[posts["post_id"].isin(topic_of_post.keys()), ["post_id", "author_id"]]
+        for pid, aid in zip(in_topics["post_id"], in_topics["author_id"], strict=True):
+            topics.setdefault(aid, set()).update(topic_of_post[pid])
+    return Authors(pd.Series(neg, index=posts["post_id"].to_numpy()), own.size(), own.mean(), topics)
+
+
+def rank(edges: pd.DataFrame, who: Authors, damping: float, top: int) -> list[dict]:
     """The ``top`` authors by PageRank with replies received, distinct repliers, today's posts, the
     negative share of their posts and of the replies they drew, and the topics they posted in."""
     pr = pagerank(edges, damping)
     if not pr:
         return []
-    # Vectorised joins: a 1M-post day must not loop over posts in Python here.
-    is_neg = pd.Series(negative.astype(bool), index=posts["post_id"].to_numpy())
-    e = edges.assign(neg=edges["post_id"].map(is_neg).fillna(False).astype(bool))
+    e = edges.assign(neg=edges["post_id"].map(who.post_negative).fillna(False).astype(bool))
     recv = e.groupby("dst").agg(replies=("post_id", "size"), repliers=("src", "nunique"), neg=("neg", "mean"))
-    own = pd.DataFrame({"author_id": posts["author_id"], "neg": negative.astype(bool)}).groupby("author_id")["neg"]
-    n_posts, own_neg = own.size(), own.mean()
-    topics_by_author: dict[str, set] = {}
-    if topic_of_post:
-        in_topics = posts.loc[posts["post_id"].isin(topic_of_post.keys()), ["post_id", "author_id"]]
-        for pid, aid in zip(in_topics["post_id"], in_topics["author_id"], strict=True):
-            topics_by_author.setdefault(aid, set()).update(topic_of_post[pid])
     out = []
     for a, score in sorted(pr.items(), key=lambda kv: (-kv[1], kv[0])):
         if a not in recv.index:
@@ -79,17 +93,16 @@ def rank(edges: pd.DataFrame, posts: pd.DataFrame, negative: np.ndarray, damping
         r = recv.loc[a]
         out.append({"author_id": a, "pagerank": float(score), "replies": int(r["replies"]),
                     "repliers": int(r["repliers"]), "reply_negative_share": float(r["neg"]),
-                    "posts": int(n_posts.get(a, 0)), "negative_share": float(own_neg[a]) if a in own_neg else None,
-                    "topics": sorted(topics_by_author.get(a, ()))})
+                    "posts": int(who.posts.get(a, 0)),
+                    "negative_share": float(who.negative_share[a]) if a in who.negative_share else None,
+                    "topics": sorted(who.topics.get(a, ()))})
         if len(out) >= top:
             break
     return out
 
 
-def topic_leaders(edges: pd.DataFrame, posts: pd.DataFrame, negative: np.ndarray, topic_posts: np.ndarray,
-                  damping: float, top: int, topic_of_post: dict[str, list[str]] | None = None) -> list[dict]:
+def topic_leaders(edges: pd.DataFrame, who: Authors, topic_post_ids, damping: float, top: int) -> list[dict]:
     """Leaders of one topic: PageRank on the topic's own conversation (replies written in the topic or to
     one of its posts), so reach elsewhere does not make a topic's leader."""
-    ids = set(posts["post_id"].to_numpy()[topic_posts])
-    sub = edges[edges["parent_id"].isin(ids) | edges["post_id"].isin(ids)]
-    return rank(sub, posts, negative, damping, top, topic_of_post)
+    ids = set(topic_post_ids)
+    return rank(edges[edges["parent_id"].isin(ids) | edges["post_id"].isin(ids)], who, damping, top)

@@ -75,11 +75,11 @@ def leaders_for_day(cfg: ReportConfig, posts: pd.DataFrame, negative: np.ndarray
     for t, idx in zip(topics, members, strict=False):  # members align with the hot topics, listed first
         for pid in ids[idx]:
             of_post.setdefault(pid, []).append(t["id"])
+    who = leaders.authors(posts, negative, of_post)
     for t, idx in zip(topics, members, strict=False):
         if t["negative"]:
-            t["leaders"] = leaders.topic_leaders(edges, posts, negative, idx, cfg.pagerank_damping, cfg.top_leaders,
-                                                 of_post)
-    return leaders.rank(edges, posts, negative, cfg.pagerank_damping, cfg.top_leaders, of_post)
+            t["leaders"] = leaders.topic_leaders(edges, who, ids[idx], cfg.pagerank_damping, cfg.top_leaders)
+    return leaders.rank(edges, who, cfg.pagerank_damping, cfg.top_leaders)
 
 
 def write(cfg: ReportConfig, topics: list[dict], members: list, post_ids: np.ndarray) -> None:

@@ -52,13 +52,13 @@ def latest_reports(lake: str) -> dict | None:
     return None
 
 
-def recent_alerts(lake: str, days: int = 7) -> list[dict]:
-    """Alerts sent in the ``days`` days up to the newest report day, newest first."""
+def recent_alerts(lake: str, days: int = 7, latest_day: str | None = None) -> list[dict]:
+    """Alerts sent in the ``days`` days up to ``latest_day`` (default: the newest report day), newest first."""
     from datetime import date
 
     from monitoring.alerts import recent
 
-    rep = latest_reports(lake)
-    if not rep:
+    latest_day = latest_day or (latest_reports(lake) or {}).get("day")
+    if not latest_day:
         return []
-    return recent(storage.join(lake, "reports"), date.fromisoformat(rep["day"]), days)
+    return recent(storage.join(lake, "reports"), date.fromisoformat(latest_day), days)

@@ -166,7 +166,7 @@ def page() -> str:
                          f"<td>{t['posts']}</td><td>{neg}</td></tr>")
         parts.append("</table>")
     parts.append("<h2>Alerts (last 7 days)</h2><table border=1><tr><th>day</th><th>event</th><th>channels</th></tr>")
-    for a in catalog.recent_alerts(_lake(), 7):
+    for a in catalog.recent_alerts(_lake(), 7, rep["day"] if rep else None):
         parts.append(f"<tr><td>{html.escape(a['day'])}</td><td><a href=\"{html.escape(a['link'], quote=True)}\">"
                      f"{html.escape(a['title'])}</a></td><td>{html.escape(', '.join(a['channels']))}</td></tr>")
     parts.append("</table>")

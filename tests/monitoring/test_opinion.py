@@ -83,7 +83,7 @@ def test_reply_graph_resolves_parents_across_days_and_ranks_the_hub_first():
     assert sorted(map(tuple, edges[["src", "dst"]].to_numpy())) == [("a", "hub"), ("b", "hub"), ("c", "hub"),
                                                                      ("d", "hub"), ("e", "a")]  # no self-reply
     neg = np.array([True, True, True, False, True, False, False, False])
-    rows = leaders.rank(edges, today, neg, 0.85, 5, {"h1": ["t1"]})
+    rows = leaders.rank(edges, leaders.authors(today, neg, {"h1": ["t1"]}), 0.85, 5)
     assert [r["author_id"] for r in rows] == ["hub", "a"]  # only authors who drew replies
     hub = rows[0]
     assert hub["replies"] == 4 and hub["repliers"] == 4 and hub["reply_negative_share"] == 0.75
@@ -92,7 +92,7 @@ def test_reply_graph_resolves_parents_across_days_and_ranks_the_hub_first():
     g = nx.DiGraph([("a", "hub"), ("b", "hub"), ("c", "hub"), ("d", "hub"), ("e", "a")])
     assert hub["pagerank"] == pytest.approx(nx.pagerank(g, alpha=0.85, tol=1e-10)["hub"], rel=1e-6)
     # A topic's leaders come from its own conversation only.
-    sub = leaders.topic_leaders(edges, today, neg, np.array([6]), 0.85, 5)  # topic = the post x1 (e replies a)
+    sub = leaders.topic_leaders(edges, leaders.authors(today, neg), ["x1"], 0.85, 5)  # topic = x1 (e replies a)
     assert [r["author_id"] for r in sub] == ["a"]
 
 
@@ -225,6 +225,6 @@ def test_leaders_on_any_reply_graph_cycles_self_replies_and_dangling_parents(row
                           "parent_id": [p for _, p in rows]})
     edges = leaders.reply_edges(posts, pd.DataFrame({"post_id": ["zz"], "author_id": ["old"]}))
     assert (edges["src"] != edges["dst"]).all()
-    ranked = leaders.rank(edges, posts, np.zeros(len(rows), bool), 0.85, 10)
+    ranked = leaders.rank(edges, leaders.authors(posts, np.zeros(len(rows), bool)), 0.85, 10)
     assert {r["author_id"] for r in ranked} <= set(edges["dst"]) and sum(r["replies"] for r in ranked) <= len(edges)
     assert [r["pagerank"] for r in ranked] == sorted((r["pagerank"] for r in ranked), reverse=True)
