@@ -7,7 +7,6 @@ carries every RNG state, so a resumed run makes the same updates as one that was
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
@@ -19,21 +18,11 @@ from training import objective
 from training.config import TrainConfig
 from training.evaluate import encode_labels
 from training.metrics import classification_report
-from ugc import storage
+from ugc import checkpoints, storage
 from ugc.errors import ConfigError
-from ugc.inference import predict_probs
+from ugc.inference import cpu_bf16, predict_probs
 
 log = logging.getLogger(__name__)
-
-
-def cpu_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX): autocast then runs ~2.4x faster."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((ln for ln in f if ln.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _amp(cfg: TrainConfig, device):
@@ -48,46 +37,6 @@ def _amp(cfg: TrainConfig, device):
     if cfg.amp in ("auto", "bf16") and torch.cuda.is_bf16_supported():
         return torch.bfloat16, False
     return torch.float16, True
-
-
-def _checkpoints(work: str) -> list[str]:
-    uri = storage.join(work, "checkpoints")
-    return sorted(f for f in storage.list_files(uri) if f.rsplit("/", 1)[-1].startswith("ckpt-"))
-
-
-def _save(obj: dict, uri: str) -> None:
-    import torch
-
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    storage.write_bytes(uri, buf.getvalue())  # atomic: temp + rename locally, one PUT on S3
-
-
-def _load(uri: str) -> dict:
-    import torch
-
-    return torch.load(io.BytesIO(storage.read_bytes(uri)), map_location="cpu", weights_only=False)
-
-
-def _rng_state() -> dict:
-    import random
-
-    import torch
-
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
-
-
-def _set_rng_state(s: dict) -> None:
-    import random
-
-    import torch
-
-    torch.set_rng_state(s["torch"])
-    np.random.set_state(s["numpy"])
-    random.setstate(s["python"])
-    if s.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
 
 
 def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
@@ -137,9 +86,9 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     state = {"step": 0, "epoch": 0, "batch": 0, "best_f1": -1.0, "best_step": 0, "bad_evals": 0, "history": [],
              "fingerprint": fingerprint}
     resumed_from = None
-    ckpts = _checkpoints(cfg.work)
+    ckpts = checkpoints.listed(cfg.work)
     if ckpts:
-        ck = _load(ckpts[-1])
+        ck = checkpoints.load(ckpts[-1])
         if ck["state"].get("fingerprint") != fingerprint:
             raise ConfigError(f"checkpoint {ckpts[-1]} was made by a different run ({ck['state'].get('fingerprint')}"
                               f" vs {fingerprint}); use a new run_id")
@@ -147,7 +96,7 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         scaler.load_state_dict(ck["scaler"])
-        _set_rng_state(ck["rng"])
+        checkpoints.set_rng_state(ck["rng"])
         state = ck["state"]
         resumed_from = state["step"]
         log.info("resumed from %s (step %d, epoch %d)", ckpts[-1], state["step"], state["epoch"])
@@ -196,16 +145,16 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
                 log.info("step %d val macro-F1 %.4f acc %.4f", state["step"], m["macro_f1"], m["accuracy"])
                 if m["macro_f1"] > state["best_f1"]:
                     state.update(best_f1=m["macro_f1"], best_step=state["step"], bad_evals=0)
-                    _save({k: v.detach().cpu() for k, v in model.state_dict().items()}, best_uri)
+                    checkpoints.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, best_uri)
                 else:
                     state["bad_evals"] += 1
                     stop = state["bad_evals"] >= cfg.early_stopping_patience
                     state["stopped"] = stop
             if state["step"] % cfg.checkpoint_every_steps == 0 or stop or state["step"] == total:
-                _save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                       "scaler": scaler.state_dict(), "rng": _rng_state(), "state": state},
+                checkpoints.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                       "scaler": scaler.state_dict(), "rng": checkpoints.rng_state(), "state": state},
                       storage.join(cfg.work, "checkpoints", f"ckpt-{state['step']:08d}.pt"))
-                for old in _checkpoints(cfg.work)[:-1]:  # keep the newest only
+                for old in checkpoints.listed(cfg.work)[:-1]:  # keep the newest only
                     storage.delete(old)
             overhead += time.perf_counter() - pause
             if stop or state["step"] >= total:
@@ -213,7 +162,7 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     bar.close()
     elapsed = time.perf_counter() - t0
     if storage.exists(best_uri):
-        model.load_state_dict(_load(best_uri))
+        model.load_state_dict(checkpoints.load(best_uri))
     return {"steps": state["step"], "epochs_completed": state["epoch"], "best_step": state["best_step"],
             "best_val_macro_f1": state["best_f1"], "early_stopped": bool(state.get("stopped")), "history": state["history"],
             "train_samples_per_s": seen / (elapsed - overhead) if elapsed > overhead else 0.0,

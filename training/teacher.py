@@ -25,7 +25,7 @@ import numpy as np
 from training import evaluate
 from training.config import TrainConfig
 from training.metrics import classification_report
-from ugc import registry, storage
+from ugc import inference, registry, storage
 from ugc.splits import read_split
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,12 @@ def encoder(name: str, max_length: int):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from training import loop, modeling
+    from training import modeling
 
     path, _ = modeling.resolve_base_model(name)
     model = SentenceTransformer(path, device="cpu")
     model.max_seq_length = max_length
-    if loop.cpu_bf16():
+    if inference.cpu_bf16():
         model = model.to(torch.bfloat16)
     return model
 

@@ -11,8 +11,7 @@ import time
 import pytest
 
 from tests.helpers import TINY
-from training import loop
-from ugc import registry
+from ugc import checkpoints, registry
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +28,14 @@ def test_sigkill_then_resume(small_lake, tmp_path):
     proc = subprocess.Popen(_cmd(small_lake, reg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 240
-        while not loop._checkpoints(work):
+        while not checkpoints.listed(work):
             assert proc.poll() is None and time.time() < deadline, "no checkpoint before exit/timeout"
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
         proc.wait()
-    killed_at = int(loop._checkpoints(work)[-1].rsplit("-", 1)[-1].split(".")[0])
+    killed_at = int(checkpoints.listed(work)[-1].rsplit("-", 1)[-1].split(".")[0])
     assert registry.versions(reg) == []  # nothing half-registered
 
     r = subprocess.run(_cmd(small_lake, reg), capture_output=True, text=True, timeout=600)

@@ -6,7 +6,7 @@ import torch
 from tests.helpers import TINY
 from training import data, loop, modeling
 from training.config import TrainConfig
-from ugc import storage
+from ugc import checkpoints, storage
 from ugc.errors import ConfigError
 from ugc.splits import read_split
 
@@ -27,18 +27,18 @@ def _run(work, splits, crash_after_step=0, **kw):
     path, notes = modeling.resolve_base_model(cfg.base_model)
     tok = modeling.load_tokenizer(path, lowercase=notes["lowercase"])
     model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
-    real_save = loop._save
+    real_save = checkpoints.save
 
     def save_then_die(obj, uri):  # the process dies right after a checkpoint reached storage
         real_save(obj, uri)
         if crash_after_step and "/checkpoints/ckpt-" in uri and obj["state"]["step"] >= crash_after_step:
             raise Killed(f"simulated kill after step {obj['state']['step']}")
 
-    loop._save = save_then_die
+    checkpoints.save = save_then_die
     try:
         summary = loop.fit(cfg, model, tok, splits[0], splits[1])
     finally:
-        loop._save = real_save
+        checkpoints.save = real_save
     return model, summary
 
 
@@ -55,7 +55,7 @@ def test_resume_after_kill_matches_an_uninterrupted_run(splits, tmp_path):
     work = str(tmp_path / "killed")
     with pytest.raises(Killed):
         _run(work, splits, crash_after_step=20, epochs=2, early_stopping_patience=10)
-    assert [f.rsplit("/", 1)[-1] for f in loop._checkpoints(work)] == ["ckpt-00000020.pt"]
+    assert [f.rsplit("/", 1)[-1] for f in checkpoints.listed(work)] == ["ckpt-00000020.pt"]
     resumed, s = _run(work, splits, epochs=2, early_stopping_patience=10)
     assert s["resumed_from_step"] == 20 and s["steps"] == ref_s["steps"]
     for (name, a), b in zip(ref.state_dict().items(), resumed.state_dict().values(), strict=True):
