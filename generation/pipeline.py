@@ -52,13 +52,31 @@ def _samples(model, tok, test, cfg: GenConfig) -> list[dict]:
     return rows
 
 
+def _ranking(model, tok, cfg: GenConfig) -> dict | None:
+    """R10@k on the first ``ranking_dialogues`` reserved Taobao dialogues, and greedy replies to 10 of them."""
+    if not cfg.ranking_dialogues or "reply" not in cfg.tasks:
+        return None
+    from generation import ranking
+    from ugc.dialogues import taobao_test
+
+    items = taobao_test()
+    r = ranking.evaluate(model, tok, items[: cfg.ranking_dialogues], cfg.max_length * 2)
+    shown = items[:: len(items) // 10][:10]
+    outs = textgen.generate(model, tok, [textgen.prompt("reply", textgen.thread(it.context)) for it in shown],
+                            textgen.Params(max_new_tokens=cfg.max_new_tokens, temperature=0.0))
+    r["dialogues_shown"] = [{"context": list(it.context), "true_reply": it.candidates[it.answer], "generated": o}
+                            for it, o in zip(shown, outs, strict=True)]
+    return r
+
+
 def _evaluate(model, tok, test, cfg: GenConfig) -> dict:
     from generation import loop
 
     eval_rows = test.slice(0, cfg.eval_pairs)
     samples = _samples(model, tok, test, cfg)
     return {"perplexity": loop.perplexity(model, tok, eval_rows, cfg.max_length), "eval_pairs": eval_rows.num_rows,
-            "generation": metrics.summarize([s["output"] for s in samples]), "samples": samples}
+            "generation": metrics.summarize([s["output"] for s in samples]), "samples": samples,
+            "ranking": _ranking(model, tok, cfg)}
 
 
 def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
@@ -78,13 +96,16 @@ def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
         tok.pad_token = tok.eos_token
     before = _evaluate(model, tok, test, cfg)
     log.info("base perplexity %.3f", before["perplexity"])
-    if cfg.method == "lora":
-        model = modeling.add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
-    summary = loop.fit(cfg, model, tok, train)
-    if cfg.method == "lora":
-        model = model.merge_and_unload()  # serve plain weights: no peft needed at inference
-    model = model.cpu()
-    after = _evaluate(model, tok, test, cfg)
+    if cfg.method == "none":  # zero-shot: the card says so, and after == before by construction
+        summary, after = {"steps": 0, "method": "none"}, before
+    else:
+        if cfg.method == "lora":
+            model = modeling.add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+        summary = loop.fit(cfg, model, tok, train)
+        if cfg.method == "lora":
+            model = model.merge_and_unload()  # serve plain weights: no peft needed at inference
+        model = model.cpu()
+        after = _evaluate(model, tok, test, cfg)
     log.info("fine-tuned perplexity %.3f (base %.3f)", after["perplexity"], before["perplexity"])
     version = registry.new_version("g", manifest["snapshot_id"])
     lineage = {"data_snapshot_id": manifest["snapshot_id"], "partitions": manifest["partitions"],
@@ -93,12 +114,17 @@ def train_candidate(cfg: GenConfig, manifest_uri: str) -> dict:
     summary_metrics = {"perplexity": after["perplexity"], "base_perplexity": before["perplexity"],
                        "eval_pairs": after["eval_pairs"],
                        **after["generation"], "base_generation": before["generation"]}
+    if after["ranking"]:  # reserved Taobao R10@k, zero-shot base vs fine-tuned (same dialogues)
+        summary_metrics["ranking"] = {k: v for k, v in after["ranking"].items() if k != "dialogues_shown"}
+        summary_metrics["base_ranking"] = {k: v for k, v in before["ranking"].items() if k != "dialogues_shown"}
     with tempfile.TemporaryDirectory(prefix="ugc-gen-") as out:
         model.save_pretrained(out)
         tok.save_pretrained(out)
         files = {"train_config.json": cfg.to_dict(), "lineage.json": lineage,
                  "metrics.json": {"test": summary_metrics, "training": summary},
-                 "samples.json": {"before": before["samples"], "after": after["samples"]},
+                 "samples.json": {"before": before["samples"], "after": after["samples"],
+                                  "reserved_dialogues": {"before": (before["ranking"] or {}).get("dialogues_shown"),
+                                                         "after": (after["ranking"] or {}).get("dialogues_shown")}},
                  "ugc_generation.json": {"tasks": list(cfg.tasks), "template": textgen.TEMPLATE,
                                             "max_prompt_tokens": cfg.max_length}}
         for name, obj in files.items():

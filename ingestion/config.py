@@ -23,6 +23,9 @@ class IngestConfig(Config):
     dedupe_lookback_days: int = Field(7, ge=0, le=90, description="days of earlier partitions a repost is checked against")
     text_dedupe_min_chars: int = Field(10, ge=0, description="short texts ('好', 'lol') repeat legitimately; only "
                                                              "longer ones count as copypasta")
+    reply_dedupe_min_chars: int = Field(
+        40, ge=0, description="replies repeat stock phrases legitimately ('what about you?', '好的亲，马上为您发货'), and "
+                              "quarantining one cuts its thread: a reply counts as copypasta from this length")
     author_salt: str = Field(default_factory=settings.AUTHOR_SALT.get, exclude=True, repr=False,
                              description="salt of the author-id hash; never written anywhere")
     workers: int = Field(2, ge=1, le=64, description="files read and cleaned in parallel")

@@ -77,7 +77,9 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     dup_id = ~_first_occurrence(pc.dictionary_encode(key).indices.to_numpy()) | \
         pc.is_in(key, value_set=prior_ids).to_numpy(zero_copy_only=False)
     h = cand["text_hash"].to_numpy()
-    long_enough = pc.greater_equal(pc.utf8_length(cand["text"]), cfg.text_dedupe_min_chars).to_numpy()
+    is_reply = pc.is_valid(cand["parent_id"]).to_numpy(zero_copy_only=False)
+    min_chars = np.where(is_reply, cfg.reply_dedupe_min_chars, cfg.text_dedupe_min_chars)
+    long_enough = pc.utf8_length(cand["text"]).to_numpy(zero_copy_only=False) >= min_chars
     text_cand = ~dup_id & long_enough
     first = np.ones(len(ok), dtype=bool)
     first[text_cand] = _first_occurrence(h[text_cand])

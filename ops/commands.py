@@ -46,9 +46,16 @@ def synth(a):
 def public_data(a):
     from datetime import date
 
-    from ingestion.public_data import SOURCES, write_drop
+    from ingestion import public_data, public_dialogues
 
-    return 0, [write_drop(s, a.out, date.fromisoformat(a.day), a.limit) for s in (a.source or sorted(SOURCES))]
+    day = date.fromisoformat(a.day)
+    writers = {**{s: public_data.write_drop for s in public_data.SOURCES},
+               **{s: public_dialogues.write_drop for s in public_dialogues.SOURCES}}
+    unknown = sorted(set(a.source or ()) - set(writers))
+    if unknown:
+        raise Failed(f"unknown public data source(s) {unknown}; known: {sorted(writers)}")
+    # Default: the labelled sets (the dialogue sets are large and only the generator uses them).
+    return 0, [writers[s](s, a.out, day, a.limit) for s in (a.source or sorted(public_data.SOURCES))]
 
 
 def ingest(a):
@@ -180,12 +187,32 @@ def generate(a):
 
     try:
         with GeneratorClient(a.url or settings.TRITON_GRPC_URL.get(), timeout_s=a.timeout) as c:
+            if a.stream:
+                return 0, [_stream(c, t, a) for t in a.prompts]
             outs = c.generate(a.prompts, a.task, a.max_new_tokens, a.temperature, a.top_p, a.seed)
     except _client_errors() as e:
         raise Failed(f"generate: {e}", 2) from e
     for t, g in zip(a.prompts, outs, strict=True):
         print(json.dumps({"prompt": t, "text": g.text, "blocked": g.blocked, "reasons": g.reasons}, ensure_ascii=False))
     return 0, None
+
+
+def _stream(client, prompt: str, a) -> dict:
+    """Print the reply as it arrives (stderr, so stdout stays JSON); return the verdict and its timings."""
+    import sys
+    import time
+
+    t0, first, text = time.perf_counter(), None, ""
+    for piece in client.stream(prompt, a.task, a.max_new_tokens, a.temperature, a.top_p, a.seed):
+        if piece.text and first is None:
+            first = time.perf_counter() - t0
+        text += piece.text
+        print(piece.text, end="", file=sys.stderr, flush=True)
+        last = piece
+    print(file=sys.stderr)
+    return {"prompt": prompt, "text": text, "blocked": last.blocked, "reasons": last.reasons,
+            "first_text_s": round(first, 3) if first is not None else None,
+            "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def report(a):

@@ -41,6 +41,9 @@ def config(tasks: list[str], target: str = "cpu", max_batch_size: int = 8, queue
     for name, dtype in (("PROMPT", mc.TYPE_STRING), ("TASK", mc.TYPE_STRING), ("MAX_NEW_TOKENS", mc.TYPE_INT32),
                         ("TEMPERATURE", mc.TYPE_FP32), ("TOP_P", mc.TYPE_FP32), ("SEED", mc.TYPE_INT64)):
         c.input.add(name=name, data_type=dtype, dims=[1])
+    c.input.add(name="STREAM", data_type=mc.TYPE_BOOL, dims=[1], optional=True)
+    # Decoupled: one request may get many responses (token streaming over gRPC); clients use the stream API.
+    c.model_transaction_policy.decoupled = True
     for name, dtype in (("TEXT", mc.TYPE_STRING), ("BLOCKED", mc.TYPE_BOOL), ("REASONS", mc.TYPE_STRING)):
         c.output.add(name=name, data_type=dtype, dims=[1])
     c.parameters["tasks"].string_value = json.dumps(list(tasks))  # clients validate the task name against this

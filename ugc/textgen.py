@@ -27,8 +27,25 @@ class Params:
     seed: int = 0
 
 
+# A multi-turn input: the party to reply to is "user", the replier's own earlier turns are "assistant" (the
+# customer-service persona). One turn is just "[user] text", so a single post and a dialogue share one format.
+ROLES = ("[user]", "[assistant]")
+MAX_TURNS = 6
+
+
+def thread(turns) -> str:
+    """The last ``MAX_TURNS`` turns of a conversation (oldest first) as one reply-task input."""
+    turns = [" ".join(t.split()) for t in turns][-MAX_TURNS:]
+    n = len(turns)
+    return " ".join(f"{ROLES[(n - 1 - i) % 2]} {t}" for i, t in enumerate(turns))
+
+
 def prompt(task: str, text: str) -> str:
-    return TEMPLATE.format(task=task, input=" ".join(text.split()))
+    """The model's prompt. A reply input without role markers is one message from the user."""
+    text = " ".join(text.split())
+    if task == "reply" and not text.startswith(ROLES):
+        text = thread([text])
+    return TEMPLATE.format(task=task, input=text)
 
 
 def validate(task: str, text: str, p: Params, tasks: tuple[str, ...] | list[str]) -> None:
@@ -75,3 +92,58 @@ def generate(model, tokenizer, prompts: list[str], p: Params, max_prompt_tokens:
     new = out[:, enc["input_ids"].shape[1]:]
     # max_new_tokens can stop inside a multi-byte character (byte-level BPE): drop the partial one.
     return [t.rstrip("\ufffd").strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+
+def stream(model, tokenizer, prompt_text: str, p: Params, max_prompt_tokens: int = 256):
+    """Yield the new text of one already-formatted prompt piece by piece as it is generated (greedy or seeded
+    sampling, as ``generate``); generation runs in a thread and stops when the consumer stops iterating."""
+    import threading
+
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+    stop = threading.Event()
+
+    class _Stop(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kw):
+            return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    enc = tokenizer([prompt_text], return_tensors="pt", truncation=True, max_length=max_prompt_tokens)
+    enc = {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    kw = {"max_new_tokens": p.max_new_tokens, "eos_token_id": tokenizer.eos_token_id, "streamer": streamer,
+          "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+          "stopping_criteria": StoppingCriteriaList([_Stop()])}
+    if p.temperature > 0:
+        kw.update(do_sample=True, temperature=p.temperature, top_p=p.top_p, top_k=0)
+    else:
+        kw.update(do_sample=False)
+
+    failed: list[BaseException] = []
+
+    def run():
+        try:
+            if p.temperature > 0:
+                torch.manual_seed(p.seed)
+            with torch.inference_mode():
+                model.generate(**enc, **kw)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            failed.append(e)
+            streamer.end()  # else the consumer would wait for text forever
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    ended = False
+    try:
+        for piece in streamer:
+            if piece:
+                yield piece
+        ended = True
+    finally:
+        if not ended:  # the consumer stopped early: stop generating, take what is queued up to the end mark
+            stop.set()
+            for _ in streamer:
+                pass
+        worker.join()
+    if failed:
+        raise failed[0]

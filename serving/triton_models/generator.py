@@ -1,7 +1,11 @@
 """Triton python-backend model ``generator``: instruction prompt -> generated text, safety-filtered.
 
-Inputs per row: PROMPT, TASK (BYTES), MAX_NEW_TOKENS (INT32), TEMPERATURE, TOP_P (FP32), SEED (INT64).
-Outputs per row: TEXT (BYTES, "" when blocked), BLOCKED (BOOL), REASONS (BYTES, JSON list).
+Inputs per row: PROMPT, TASK (BYTES), MAX_NEW_TOKENS (INT32), TEMPERATURE, TOP_P (FP32), SEED (INT64), and
+optional STREAM (BOOL). Outputs per row: TEXT (BYTES, "" when blocked), BLOCKED (BOOL), REASONS (BYTES, JSON list).
+
+Decoupled (Triton's streaming transaction policy): a plain request gets one final response; a STREAM request (one
+row) gets a response per released clause, TEXT holding the new text only, released by ``safety.StreamFilter``
+after the whole text so far passed the safety filter, then a final response with the verdict (TEXT "").
 
 The version directory holds this file, ugc/{textgen,safety,vocab,settings}.py (copied from the core package:
 the prompt template and the safety filter), the model under hf/, and ugc_generation.json (tasks, template).
@@ -35,6 +39,7 @@ class TritonPythonModel:
         dtype = torch.bfloat16 if gpu else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(os.path.join(here, "hf"), dtype=dtype).to(self.device).eval()
         self.terms = safety.banned_terms()
+        self.final = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
 
     def _rows(self, req):
         def col(name):
@@ -42,6 +47,10 @@ class TritonPythonModel:
 
         prompts, tasks = col("PROMPT"), col("TASK")
         mnt, temp, top_p, seed = col("MAX_NEW_TOKENS"), col("TEMPERATURE"), col("TOP_P"), col("SEED")
+        stream = pb_utils.get_input_tensor_by_name(req, "STREAM")
+        stream = bool(stream is not None and stream.as_numpy().reshape(-1).any())
+        if stream and len(prompts) != 1:
+            raise ValueError(f"a STREAM request holds one prompt, got {len(prompts)}")
         rows = []
         for i in range(len(prompts)):
             # Bytes before characters: nothing oversized is decoded (4 bytes per character at most).
@@ -53,19 +62,43 @@ class TritonPythonModel:
             p = self.textgen.Params(int(mnt[i]), float(temp[i]), float(top_p[i]), int(seed[i]))
             self.textgen.validate(task, text, p, self.meta["tasks"])
             rows.append((self.textgen.prompt(task, text), p))
-        return rows
+        return rows, stream
+
+    @staticmethod
+    def _response(texts, blocked, reasons):
+        return pb_utils.InferenceResponse(output_tensors=[
+            pb_utils.Tensor("TEXT", np.array([t.encode("utf-8") for t in texts], dtype=object).reshape(-1, 1)),
+            pb_utils.Tensor("BLOCKED", np.array(blocked, dtype=bool).reshape(-1, 1)),
+            pb_utils.Tensor("REASONS", np.array([json.dumps(r).encode() for r in reasons], dtype=object).reshape(-1, 1))])
+
+    def _stream(self, sender, prompt, p):
+        f = self.safety.StreamFilter(self.terms)
+        for piece in self.textgen.stream(self.model, self.tok, prompt, p, self.meta.get("max_prompt_tokens", 256)):
+            out = f.feed(piece)
+            if out:
+                sender.send(self._response([out], [False], [f.reasons]))
+            if f.blocked:
+                break  # stops generation too
+        rest = f.close()
+        if rest:
+            sender.send(self._response([rest], [False], [f.reasons]))
+        sender.send(self._response([""], [f.blocked], [f.reasons]), flags=self.final)
 
     def execute(self, requests):
-        responses = [None] * len(requests)
-        groups = {}  # greedy rows share a batch across requests; sampled rows stay with their request + seed
+        senders = [req.get_response_sender() for req in requests]
+        groups, streams, pending = {}, [], {}  # greedy rows share a batch; sampled rows stay with request + seed
         for r, req in enumerate(requests):
             try:
-                rows = self._rows(req)
+                rows, stream = self._rows(req)
             except (ValueError, UnicodeDecodeError) as e:
                 code = getattr(pb_utils.TritonError, "INVALID_ARG", None)
                 err = pb_utils.TritonError(f"invalid request: {e}", *([code] if code is not None else []))
-                responses[r] = pb_utils.InferenceResponse(error=err)
+                senders[r].send(pb_utils.InferenceResponse(error=err), flags=self.final)
                 continue
+            if stream:
+                streams.append((r, *rows[0]))
+                continue
+            pending[r] = len(rows)
             for i, (prompt, p) in enumerate(rows):
                 key = ("greedy", p.max_new_tokens) if p.temperature == 0 else ("sample", r, p)
                 groups.setdefault(key, []).append((r, i, prompt, p))
@@ -75,13 +108,10 @@ class TritonPythonModel:
                                           self.meta.get("max_prompt_tokens", 256))
             for (r, i, _, _), t in zip(items, texts, strict=True):
                 outputs.setdefault(r, {})[i] = self.safety.check(t, self.terms)
-        for r in range(len(requests)):
-            if responses[r] is not None:
-                continue
-            verdicts = [outputs[r][i] for i in sorted(outputs.get(r, {}))]
-            text = np.array([v.text.encode("utf-8") for v in verdicts], dtype=object).reshape(-1, 1)
-            blocked = np.array([v.blocked for v in verdicts], dtype=bool).reshape(-1, 1)
-            reasons = np.array([json.dumps(v.reasons).encode() for v in verdicts], dtype=object).reshape(-1, 1)
-            responses[r] = pb_utils.InferenceResponse(output_tensors=[
-                pb_utils.Tensor("TEXT", text), pb_utils.Tensor("BLOCKED", blocked), pb_utils.Tensor("REASONS", reasons)])
-        return responses
+        for r in pending:
+            v = [outputs[r][i] for i in sorted(outputs.get(r, {}))]
+            senders[r].send(self._response([x.text for x in v], [x.blocked for x in v], [x.reasons for x in v]),
+                            flags=self.final)
+        for r, prompt, p in streams:
+            self._stream(senders[r], prompt, p)
+        return None  # decoupled: every response went through its request's sender

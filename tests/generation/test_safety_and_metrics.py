@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generation import metrics, pairs
 from ugc import safety, textgen
@@ -72,3 +74,29 @@ def test_bad_generation_parameters_name_the_field(kw, field):
     p = textgen.Params(args["max_new_tokens"], args["temperature"], args["top_p"], args["seed"])
     with pytest.raises(textgen.ParamError, match=field):
         textgen.validate(args["task"], args["text"], p, ["reply", "ad_copy", "rewrite"])
+
+
+def test_stream_filter_never_lets_split_pii_or_a_banned_word_out():
+    f = safety.StreamFilter(("shitty",))
+    got = [f.feed(x) for x in ["您好，我的电话是", "138", "0013", "8000，", "谢谢"]] + [f.close()]
+    assert "".join(got) == f.sent == "您好，我的电话是[PHONE]，谢谢" and f.reasons == ["pii:phone"]
+    assert got[1:3] == ["", ""]  # digits are held until their clause is complete
+    f = safety.StreamFilter(("shitty",))
+    got = [f.feed(x) for x in ["Fine, ", "what a sh", "itty box", ". More", " text."]] + [f.close()]
+    assert "".join(got) == "Fine," and f.blocked and f.reasons == ["banned:shitty"]
+
+
+@given(st.text(alphabet="ab ,。，1234567890@x.com电话", max_size=60), st.lists(st.integers(1, 8), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_stream_filter_sends_a_prefix_of_the_checked_whole(text, cuts):
+    """However the text is cut into pieces, what is sent is the filtered whole (or a prefix of it when blocked)."""
+    f, sent, i = safety.StreamFilter(()), "", 0
+    for n in cuts:
+        sent += f.feed(text[i:i + n])
+        i += n
+    sent += f.feed(text[i:]) + f.close()
+    whole = safety.check(text.strip(), ())
+    if f.blocked:
+        assert whole.text.startswith(sent) or "stream:retracted" in f.reasons
+    else:
+        assert sent == whole.text

@@ -71,6 +71,22 @@ def test_generate_round_trip_over_grpc(served):
     assert [g.text for g in outs] != [g.text for g in other]
 
 
+def test_streaming_round_trip_matches_the_whole_reply(served):
+    with GeneratorClient(served["server"].grpc_url) as c:
+        whole = c.generate([PROMPTS[1]], task="reply", max_new_tokens=16, temperature=0.0)[0]
+        pieces = list(c.stream(PROMPTS[1], task="reply", max_new_tokens=16, temperature=0.0))
+    assert pieces[-1].final and not any(p.final for p in pieces[:-1]) and pieces[-1].text == ""
+    assert "".join(p.text for p in pieces) == whole.text and pieces[-1].blocked == whole.blocked
+    assert pieces[-1].reasons == whole.reasons
+
+
+def test_streamed_text_stops_before_a_banned_word(served):
+    with GeneratorClient(served["server"].grpc_url) as c:
+        pieces = list(c.stream(PROMPTS[0], task="reply", max_new_tokens=12, temperature=0.0))
+    assert pieces[-1].final and pieces[-1].blocked and pieces[-1].reasons == [f"banned:{served['term']}"]
+    assert served["term"] not in "".join(p.text for p in pieces)
+
+
 def test_server_side_safety_filter_blocks_a_planted_output(served):
     with GeneratorClient(served["server"].grpc_url) as c:
         g = c.generate([PROMPTS[0]], task="reply", max_new_tokens=12, temperature=0.0)[0]
@@ -100,9 +116,12 @@ def test_bad_parameters_are_refused_by_the_server_too(served):
         i.set_data_from_numpy(arr)
         inputs.append(i)
     client = grpcclient.InferenceServerClient(served["server"].grpc_url)
-    with pytest.raises(InferenceServerException, match="temperature"):
-        client.infer("generator", inputs)
+    got = []
+    client.start_stream(callback=lambda result, error: got.append(error))  # decoupled: the stream API
+    client.async_stream_infer("generator", inputs)
+    client.stop_stream()  # waits for the responses
     client.close()
+    assert isinstance(got[0], InferenceServerException) and "temperature" in str(got[0])
     with GeneratorClient(served["server"].grpc_url) as c:  # the model is still healthy
         assert len(c.generate(["ok"], task="reply", max_new_tokens=4, temperature=0.0)) == 1
 
@@ -128,6 +147,7 @@ def test_config_is_valid_for_both_targets():
         c = text_format.Parse(generator.config(["reply"], target), mc.ModelConfig())
         assert c.backend == "python" and c.instance_group[0].kind == kind and c.max_batch_size == 8
         assert json.loads(c.parameters["tasks"].string_value) == ["reply"]
+        assert c.model_transaction_policy.decoupled and any(i.name == "STREAM" and i.optional for i in c.input)
     with pytest.raises(ValueError, match="target"):
         generator.config(["reply"], "tpu")
 
@@ -143,3 +163,9 @@ def test_cli(served, capsys):
         (not line["blocked"] and line["text"])
     assert cli.main(["generate", "--url", url, "--task", "poem", "x"]) == 2
     assert "task must be one of" in capsys.readouterr().err
+    assert cli.main(["generate", "--url", url, "--task", "reply", "--temperature", "0", "--max-new-tokens", "8",
+                     "--stream", PROMPTS[1]]) == 0
+    out = capsys.readouterr()
+    streamed = json.loads(out.out)[0]
+    assert streamed["text"] in out.err and not streamed["blocked"]
+    assert (streamed["first_text_s"] is not None) == bool(streamed["text"])

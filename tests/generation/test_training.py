@@ -97,3 +97,64 @@ def test_champion_is_rescored_on_the_challengers_rows_when_tasks_differ(small_la
                                rows, cfg.max_length)
     assert d["champion_perplexity"] == pytest.approx(expected, rel=1e-6)
     assert d["champion_perplexity"] != pytest.approx(champion["test"]["perplexity"], rel=1e-3)  # not the card's
+
+
+class Killed(Exception):
+    pass
+
+
+def _fit(cfg, train, crash_after_step=0):
+    import torch
+
+    from generation import loop, modeling
+    from ugc import checkpoints, textgen
+
+    torch.set_num_threads(1)  # the same kernels in both runs: updates must match bit for bit
+    corpus = [textgen.prompt(r["task"], r["input"]) + r["output"] for r in train.to_pylist()]
+    model, tok, _ = modeling.load(cfg.base_model, corpus, cfg.tiny_config, cfg.seed)
+    real_save = checkpoints.save
+
+    def save_then_die(obj, uri):  # the process dies right after a checkpoint reached storage
+        real_save(obj, uri)
+        if crash_after_step and obj["state"]["step"] >= crash_after_step:
+            raise Killed(obj["state"]["step"])
+
+    checkpoints.save = save_then_die
+    try:
+        return model, loop.fit(cfg, model, tok, train)
+    finally:
+        checkpoints.save = real_save
+
+
+def test_generator_loop_resumes_after_a_kill_with_the_same_updates(gen_registry, tmp_path):
+    from ugc import checkpoints
+
+    _, train, _ = pairs.read(gen_registry["prep"]["manifest_uri"])
+    train = train.slice(0, 120)
+    kw = {"max_steps": 12, "checkpoint_every_steps": 4, "batch_size": 8}
+    straight, s1 = _fit(gen_config("unused", "unused", work_uri=str(tmp_path / "a"), **kw), train)
+    cfg = gen_config("unused", "unused", work_uri=str(tmp_path / "b"), **kw)
+    with pytest.raises(Killed):
+        _fit(cfg, train, crash_after_step=8)
+    assert checkpoints.listed(cfg.work)[-1].endswith("ckpt-00000008.pt")
+    resumed, s2 = _fit(cfg, train)
+    assert s2["resumed_from_step"] == 8 and s2["steps"] == s1["steps"] == 12 and s1["resumed_from_step"] is None
+    for (n, a), (_, b) in zip(straight.named_parameters(), resumed.named_parameters(), strict=True):
+        assert torch_equal(a, b), n
+    with pytest.raises(ConfigError, match="different run"):  # someone else's checkpoint is never resumed
+        _fit(gen_config("unused", "unused", work_uri=str(tmp_path / "b"), **{**kw, "lr": 1e-3}), train)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return torch.equal(a.detach(), b.detach())
+
+
+def test_method_none_registers_the_base_model_as_it_is(gen_registry, tmp_path):
+    cfg = gen_config("unused", str(tmp_path / "reg"), method="none", eval_pairs=20, sample_prompts=3)
+    cand = pipeline.train_candidate(cfg, gen_registry["prep"]["manifest_uri"])
+    card = registry.card(cfg.registry, cand["version"])
+    assert cand["training"]["steps"] == 0 and card["method"] == "none"
+    assert cand["perplexity"] == cand["base_perplexity"] and card["test"]["base_generation"] == {
+        k: v for k, v in card["test"].items() if k in card["test"]["base_generation"]}

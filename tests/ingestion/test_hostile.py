@@ -121,6 +121,18 @@ def test_date_like_texts_and_ids_are_not_rewritten(tmp_path):
     assert rows["2026-12-02"]["text"] == "2026-12-01T00:00:02"
 
 
+def test_stock_replies_repeat_but_copypasta_posts_do_not(tmp_path):
+    """A short reply said in many threads ('what about you?') keeps its thread; a repeated post or long reply is
+    copypasta."""
+    stock, spam = "what about you?", "Buy followers now at our shop, best prices, DM for details!!"
+    objs = [row(1, text="first thread opener"), row(2, text="second thread opener"),
+            row(3, text=stock, parent_id="p1"), row(4, text=stock, parent_id="p2"),
+            row(5, text=spam, parent_id="p1"), row(6, text=spam, parent_id="p2"),
+            row(7, text="a repeated top-level post"), row(8, text="a repeated top-level post")]
+    s, rows = ingest(tmp_path, {"a.jsonl": jsonl(*objs)})
+    assert set(rows) == {"p1", "p2", "p3", "p4", "p5", "p7"} and s["quarantined"] == {"duplicate_text": 2}
+
+
 def test_invalid_utf8_in_a_csv_header_loses_no_row(tmp_path):
     data = b"post_id,platform,author_id,text,created_at,n\xffote\np1,weibo,u1,first row,2026-11-20T01:00:00Z,x\n"
     s, rows = ingest(tmp_path, {"a.csv": data})
