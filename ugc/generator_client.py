@@ -98,6 +98,7 @@ class GeneratorClient(TritonClient):
         q: queue.Queue = queue.Queue()
         client = self._streamer()
         client.start_stream(callback=lambda result, error: q.put((result, error)))
+        done = False
         try:
             client.async_stream_infer(self.model, inputs, enable_empty_final_response=True)
             while True:
@@ -115,9 +116,11 @@ class GeneratorClient(TritonClient):
                 if resp.outputs:
                     yield result
                 if final:
+                    done = True
                     return
         finally:
-            client.stop_stream()
+            # After a timeout, an error or a caller that stopped reading, waiting for the rest could block forever.
+            client.stop_stream(cancel_requests=not done)
 
     def _infer(self, prompts: list[str], task: str, p: textgen.Params) -> list[Generation]:
         res = self._call(lambda: list(self._responses(self._inputs(prompts, task, p))))[-1]

@@ -73,12 +73,18 @@ class TritonPythonModel:
 
     def _stream(self, sender, prompt, p):
         f = self.safety.StreamFilter(self.terms)
+        cancelled = getattr(sender, "is_cancelled", lambda: False)
         for piece in self.textgen.stream(self.model, self.tok, prompt, p, self.meta.get("max_prompt_tokens", 256)):
+            if cancelled():  # the caller went away: stop generating for nobody
+                break
             out = f.feed(piece)
             if out:
                 sender.send(self._response([out], [False], [f.reasons]))
             if f.blocked:
                 break  # stops generation too
+        if cancelled():  # release the request; nobody reads a reply
+            sender.send(flags=self.final)
+            return
         rest = f.close()
         if rest:
             sender.send(self._response([rest], [False], [f.reasons]))

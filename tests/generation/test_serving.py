@@ -169,3 +169,11 @@ def test_cli(served, capsys):
     streamed = json.loads(out.out)[0]
     assert streamed["text"] in out.err and not streamed["blocked"]
     assert (streamed["first_text_s"] is not None) == bool(streamed["text"])
+
+
+def test_a_caller_that_stops_reading_leaves_the_server_healthy(served):
+    with GeneratorClient(served["server"].grpc_url) as c:
+        pieces = c.stream(PROMPTS[2], task="reply", max_new_tokens=200, temperature=0.9, seed=3)
+        next(pieces)
+        pieces.close()  # cancels the request on the server
+        assert len(c.generate(["ok"], task="reply", max_new_tokens=4, temperature=0.0)) == 1
