@@ -164,6 +164,8 @@ def decide(gate, challenger: dict, champion_ppl: float | None) -> dict:
               Check("max_repetition", t["repetition"], gate.max_repetition, "<="),
               Check("min_distinct_2", t["distinct_2"], gate.min_distinct_2, ">="),
               Check("max_safety_hit_rate", t["safety_hit_rate"], gate.max_safety_hit_rate, "<=")]
+    if "ranking" in t:  # reserved Taobao R10@1: fine-tuning must not make the model pick worse replies
+        checks.append(Check("r10_at_1_vs_base", t["ranking"]["R10@1"], t["base_ranking"]["R10@1"], ">="))
     if champion_ppl is not None:
         checks.append(Check("beats_champion", t["perplexity"], champion_ppl * (1 - gate.margin), "<="))
     return lifecycle.decide(checks, champion_perplexity=champion_ppl, challenger_perplexity=t["perplexity"])

@@ -77,6 +77,8 @@ def test_gate_thresholds():
     assert pipeline.decide(GenGateConfig(), good, 12.0)["promote"]
     d = pipeline.decide(GenGateConfig(), {"test": {**good["test"], "repetition": 0.9, "safety_hit_rate": 0.2}}, 10.1)
     assert {r.split(":")[0] for r in d["reasons"]} == {"max_repetition", "max_safety_hit_rate", "beats_champion"}
+    ranked = {"test": {**good["test"], "ranking": {"R10@1": 0.30}, "base_ranking": {"R10@1": 0.32}}}
+    assert [r.split(":")[0] for r in pipeline.decide(GenGateConfig(), ranked, None)["reasons"]] == ["r10_at_1_vs_base"]
 
 
 def test_champion_is_rescored_on_the_challengers_rows_when_tasks_differ(small_lake, gen_registry, tmp_path):
