@@ -81,8 +81,9 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     min_chars = np.where(is_reply, cfg.reply_dedupe_min_chars, cfg.text_dedupe_min_chars)
     long_enough = pc.utf8_length(cand["text"]).to_numpy(zero_copy_only=False) >= min_chars
     text_cand = ~dup_id & long_enough
+    # "First" among every post, not only the candidates: a new post copying a short reply is still a copy.
     first = np.ones(len(ok), dtype=bool)
-    first[text_cand] = _first_occurrence(h[text_cand])
+    first[~dup_id] = _first_occurrence(h[~dup_id])
     dup_text = text_cand & (~first | np.isin(h, prior_hashes))
     reason[ok[dup_id]] = S.R_DUP_ID
     reason[ok[dup_text]] = S.R_DUP_TEXT

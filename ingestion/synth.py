@@ -257,12 +257,12 @@ def generate_day(landing_root: str, day: date, n: int, seed: int = 0, bad_rate: 
         if k % 2 == 0:  # the same post re-delivered
             extra.append(dict(src))
             planted["duplicate_post_id"] += 1
-        else:  # copypasta: new id, same text up to case/width/spacing
+        else:  # copypasta: a new post (not a reply: short stock replies may repeat), same text up to case/width/spacing
             t = src["text"].upper() if k % 4 == 1 else "  " + src["text"] + "\u200b"
-            extra.append({**src, "post_id": src["post_id"] + "cp", "text": t})
+            extra.append({**src, "post_id": src["post_id"] + "cp", "text": t, "parent_id": None})
             planted["duplicate_text"] += 1
     for k, t in enumerate(prev_texts or []):  # yesterday's text posted again today
-        extra.append({**recs[k], "post_id": f"x{k}{recs[k]['post_id']}", "text": t})
+        extra.append({**recs[k], "post_id": f"x{k}{recs[k]['post_id']}", "text": t, "parent_id": None})
         planted["duplicate_text"] += 1
     by_fmt: dict[str, list[dict]] = {"jsonl": [], "csv": [], "parquet": []}
     for rec in recs + extra:
