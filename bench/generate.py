@@ -41,15 +41,10 @@ def bench_stream(url: str, model_dir: str, prompts: list[str], max_new: int) -> 
     first, rates, texts = [], [], []
     with GeneratorClient(url, timeout_s=600) as c:
         for x in prompts:
-            t0, t_first, text = time.perf_counter(), None, ""
-            for piece in c.stream(x, task="reply", max_new_tokens=max_new, temperature=0.0):
-                if piece.text and t_first is None:
-                    t_first = time.perf_counter() - t0
-                text += piece.text
-            secs = time.perf_counter() - t0
-            first.append(t_first if t_first is not None else secs)
-            rates.append(len(tok(text, add_special_tokens=False)["input_ids"]) / secs)
-            texts.append(text)
+            r = c.stream_timed(x, "reply", max_new_tokens=max_new, temperature=0.0)
+            first.append(r["first_text_s"] if r["first_text_s"] is not None else r["seconds"])
+            rates.append(len(tok(r["text"], add_special_tokens=False)["input_ids"]) / r["seconds"])
+            texts.append(r["text"])
     return {"first_text_p50_s": float(np.median(first)), "first_text_max_s": float(max(first)),
             "tokens_per_s": float(np.median(rates)), "texts": texts}
 

@@ -200,19 +200,13 @@ def generate(a):
 def _stream(client, prompt: str, a) -> dict:
     """Print the reply as it arrives (stderr, so stdout stays JSON); return the verdict and its timings."""
     import sys
-    import time
 
-    t0, first, text = time.perf_counter(), None, ""
-    for piece in client.stream(prompt, a.task, a.max_new_tokens, a.temperature, a.top_p, a.seed):
-        if piece.text and first is None:
-            first = time.perf_counter() - t0
-        text += piece.text
-        print(piece.text, end="", file=sys.stderr, flush=True)
-        last = piece
+    r = client.stream_timed(prompt, a.task, lambda t: print(t, end="", file=sys.stderr, flush=True),
+                            max_new_tokens=a.max_new_tokens, temperature=a.temperature, top_p=a.top_p, seed=a.seed)
     print(file=sys.stderr)
-    return {"prompt": prompt, "text": text, "blocked": last.blocked, "reasons": last.reasons,
-            "first_text_s": round(first, 3) if first is not None else None,
-            "seconds": round(time.perf_counter() - t0, 3)}
+    first = r["first_text_s"]
+    return {"prompt": prompt, **r, "first_text_s": round(first, 3) if first is not None else None,
+            "seconds": round(r["seconds"], 3)}
 
 
 def report(a):

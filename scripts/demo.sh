@@ -106,7 +106,6 @@ echo "== generator: Taobao dialogues -> lake; verified Qwen2.5-Coder-0.5B -> Tri
 ugc public-data --source taobao --out data/landing --day 2026-10-03 --limit "${DEMO_DIALOGUES:-500}" > /dev/null
 ugc ingest --day 2026-10-03 --landing data/landing --lake data/lake > /dev/null
 python - <<'PY'
-import time
 from generation.config import GenConfig
 from generation.pipeline import prepare_pairs, train_candidate
 from serving.config import GeneratorDeployConfig
@@ -125,12 +124,8 @@ with TritonServer("model_repository", startup_timeout=300) as server:
     print(f"   triton generator version {r['triton_version']} <- {r['registry_version']}")
     msg = "[user] 你好，我昨天拍的茶刀什么时候发货？能发韵达吗"
     with GeneratorClient(server.grpc_url, timeout_s=600) as c:
-        t0, first, text = time.perf_counter(), None, ""
         print(f"   customer: {msg[7:]}\n   reply:    ", end="", flush=True)
-        for piece in c.stream(msg, task="reply", max_new_tokens=40, temperature=0.0):
-            first = first or (time.perf_counter() - t0 if piece.text else None)
-            text += piece.text
-            print(piece.text, end="", flush=True)
-        print(f"\n   first text after {first or 0:.2f} s, whole reply {time.perf_counter() - t0:.2f} s"
-              f"{' (blocked: ' + ', '.join(piece.reasons) + ')' if piece.blocked else ''}")
+        s = c.stream_timed(msg, "reply", lambda t: print(t, end="", flush=True), max_new_tokens=40, temperature=0.0)
+        print(f"\n   first text after {s['first_text_s'] or 0:.2f} s, whole reply {s['seconds']:.2f} s"
+              f"{' (blocked: ' + ', '.join(s['reasons']) + ')' if s['blocked'] else ''}")
 PY

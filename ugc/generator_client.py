@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -155,6 +156,19 @@ class GeneratorClient(TritonClient):
                 yield Piece(text.decode("utf-8"), final, bool(blocked), json.loads(reasons))
         except InferenceServerException as e:
             raise ServingUnavailable(f"stream from {self.model} at {self.url} failed: {e}") from e
+
+    def stream_timed(self, prompt: str, task: str, on_text=None, **params) -> dict:
+        """Consume ``stream`` (``on_text(piece_text)`` for each released text): the whole text, the verdict,
+        seconds to the first released text (None when nothing was) and in all."""
+        t0, first, text, last = time.perf_counter(), None, "", None
+        for last in self.stream(prompt, task, **params):
+            if last.text and first is None:
+                first = time.perf_counter() - t0
+            text += last.text
+            if on_text and last.text:
+                on_text(last.text)
+        return {"text": text, "blocked": last.blocked, "reasons": last.reasons, "first_text_s": first,
+                "seconds": time.perf_counter() - t0}
 
     def generate(self, prompts: list[str], task: str, max_new_tokens: int = 48, temperature: float = 0.7,
                  top_p: float = 0.9, seed: int = 0) -> list[Generation]:

@@ -68,6 +68,24 @@ def validate(task: str, text: str, p: Params, tasks: tuple[str, ...] | list[str]
         raise ParamError(f"seed must be >= 0, got {p.seed}")
 
 
+def _encode(model, tokenizer, prompts: list[str], max_prompt_tokens: int) -> dict:
+    """Tokenised prompts on the model's device (left padding: new tokens must follow the last real token)."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, truncation=True, max_length=max_prompt_tokens)
+    return {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+
+
+def _decoding(tokenizer, p: Params) -> dict:
+    """generate() arguments for ``p``: greedy at temperature 0, else nucleus sampling (seeded by the caller)."""
+    kw = {"max_new_tokens": p.max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
+          "eos_token_id": tokenizer.eos_token_id}
+    if p.temperature > 0:
+        return {**kw, "do_sample": True, "temperature": p.temperature, "top_p": p.top_p, "top_k": 0}
+    return {**kw, "do_sample": False}
+
+
 def generate(model, tokenizer, prompts: list[str], p: Params, max_prompt_tokens: int = 256) -> list[str]:
     """Complete already-formatted ``prompts`` in one batch (left padding); returns only the new text.
 
@@ -75,20 +93,11 @@ def generate(model, tokenizer, prompts: list[str], p: Params, max_prompt_tokens:
     """
     import torch
 
-    tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the last real token
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, truncation=True, max_length=max_prompt_tokens)
-    enc = {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
-    kw = {"max_new_tokens": p.max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
-          "eos_token_id": tokenizer.eos_token_id}
+    enc = _encode(model, tokenizer, prompts, max_prompt_tokens)
     if p.temperature > 0:
-        kw.update(do_sample=True, temperature=p.temperature, top_p=p.top_p, top_k=0)
         torch.manual_seed(p.seed)
-    else:
-        kw.update(do_sample=False)
     with torch.inference_mode():
-        out = model.generate(**enc, **kw)
+        out = model.generate(**enc, **_decoding(tokenizer, p))
     new = out[:, enc["input_ids"].shape[1]:]
     # max_new_tokens can stop inside a multi-byte character (byte-level BPE): drop the partial one.
     return [t.rstrip("\ufffd").strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
@@ -108,16 +117,9 @@ def stream(model, tokenizer, prompt_text: str, p: Params, max_prompt_tokens: int
         def __call__(self, input_ids, scores, **kw):
             return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
 
-    enc = tokenizer([prompt_text], return_tensors="pt", truncation=True, max_length=max_prompt_tokens)
-    enc = {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+    enc = _encode(model, tokenizer, [prompt_text], max_prompt_tokens)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kw = {"max_new_tokens": p.max_new_tokens, "eos_token_id": tokenizer.eos_token_id, "streamer": streamer,
-          "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
-          "stopping_criteria": StoppingCriteriaList([_Stop()])}
-    if p.temperature > 0:
-        kw.update(do_sample=True, temperature=p.temperature, top_p=p.top_p, top_k=0)
-    else:
-        kw.update(do_sample=False)
+    kw = {**_decoding(tokenizer, p), "streamer": streamer, "stopping_criteria": StoppingCriteriaList([_Stop()])}
 
     failed: list[BaseException] = []
 

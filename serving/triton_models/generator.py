@@ -92,7 +92,7 @@ class TritonPythonModel:
 
     def execute(self, requests):
         senders = [req.get_response_sender() for req in requests]
-        groups, streams, pending = {}, [], {}  # greedy rows share a batch; sampled rows stay with request + seed
+        groups, streams, pending = {}, [], []  # greedy rows share a batch; sampled rows stay with request + seed
         for r, req in enumerate(requests):
             try:
                 rows, stream = self._rows(req)
@@ -104,7 +104,7 @@ class TritonPythonModel:
             if stream:
                 streams.append((r, *rows[0]))
                 continue
-            pending[r] = len(rows)
+            pending.append(r)
             for i, (prompt, p) in enumerate(rows):
                 key = ("greedy", p.max_new_tokens) if p.temperature == 0 else ("sample", r, p)
                 groups.setdefault(key, []).append((r, i, prompt, p))
