@@ -126,6 +126,24 @@ def test_bad_parameters_are_refused_by_the_server_too(served):
         assert len(c.generate(["ok"], task="reply", max_new_tokens=4, temperature=0.0)) == 1
 
 
+def test_a_stream_request_with_two_prompts_is_refused(served):
+    """Streaming is one prompt per request: a raw caller sending two gets INVALID_ARG, and the model stays up."""
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    with GeneratorClient(served["server"].grpc_url) as c:
+        inputs = c._inputs(["one", "two"], "reply", textgen.Params(max_new_tokens=4, temperature=0.0), stream=True)
+    client = grpcclient.InferenceServerClient(served["server"].grpc_url)
+    got = []
+    client.start_stream(callback=lambda result, error: got.append(error))
+    client.async_stream_infer("generator", inputs)
+    client.stop_stream()
+    client.close()
+    assert isinstance(got[0], InferenceServerException) and "STREAM request holds one prompt" in str(got[0])
+    with GeneratorClient(served["server"].grpc_url) as c:
+        assert len(c.generate(["ok"], task="reply", max_new_tokens=4, temperature=0.0)) == 1
+
+
 def test_a_broken_version_is_rolled_back(served, tmp_path, monkeypatch):
     real = generator._CODE["model.py"]
     broken = tmp_path / "model.py"
