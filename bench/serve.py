@@ -83,6 +83,7 @@ def main() -> None:
     from serving.config import DeployConfig
     from serving.sentiment_deploy import deploy
     from serving.server import TritonServer
+    from serving.variants import VARIANTS
     from ugc import registry
 
     texts = _texts(a.texts)
@@ -95,7 +96,7 @@ def main() -> None:
             print(f"pipeline batch={b:>3}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms")
         best_b, best = max(base.items(), key=lambda kv: kv[1]["texts_per_s"])
         with TritonServer(f"{tmp}/repo") as server:
-            for variants in (["fp32"], ["fp32", "int8"]):
+            for variants in (["fp32"], list(VARIANTS)):
                 out = deploy(DeployConfig(registry_uri=a.registry, repo_uri=server.repo, triton_url=server.grpc_url,
                                           variants=variants))
                 rec = out["variants"]

@@ -13,12 +13,14 @@ Secrets (JWT secret, passwords) are generated into {home}, never written in code
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from typing import Literal
 from urllib.parse import urlsplit
@@ -216,6 +218,11 @@ class Platform:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+            # The leader exiting is not enough: a task process in its group may still be shutting down.
+            if not group_gone(p.pid, timeout=30):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                group_gone(p.pid, timeout=10)
             self.procs.pop(name)
         for f in os.listdir(os.path.join(self.cfg.home, "run")):
             os.remove(os.path.join(self.cfg.home, "run", f))
@@ -225,6 +232,19 @@ class Platform:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def group_gone(pgid: int, timeout: float) -> bool:
+    """Wait until no process is left in group ``pgid``; False if some still are after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def stop_from_pidfiles(home: str) -> list[str]:

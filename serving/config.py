@@ -22,8 +22,9 @@ class DeployConfig(Config):
     parity_atol: float = Field(1e-4, gt=0, description="max |ONNX - torch| logit difference before publishing")
     ready_timeout_s: float = Field(120.0, gt=0, description="wait for every model of the new version to be ready")
     # Sentiment on the CPU target (serving/variants.py): measured at deploy, the fastest that passes is served.
-    variants: list[Literal["fp32", "int8"]] = Field(["fp32", "int8"], description="ONNX variants measured at "
-                                                    "deploy; fp32 alone = no quantisation")
+    variants: list[Literal["fp32", "int8", "bf16"]] = Field(["fp32", "int8", "bf16"], description="variants "
+                                                            "measured at deploy (int8: onnxruntime dynamic "
+                                                            "quantisation; bf16: torch on AMX); fp32 alone = none")
     min_agreement: float = Field(0.995, ge=0, le=1, description="a variant's label agreement with torch on the "
                                  "frozen test set (the issue's bar: quantisation must not change answers)")
     max_f1_drop: float = Field(0.005, ge=0, le=1, description="torch's macro-F1 minus the variant's (0.5 pt)")

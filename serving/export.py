@@ -46,14 +46,10 @@ def export_onnx(model_dir: str, out_path: str, opset: int = 17) -> str:
 
 
 def tokenize_like_triton(tokenizer_json: str, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exactly what the Triton tokenizer model does (serving/triton_models/tokenizer.py)."""
-    from tokenizers import Tokenizer
+    """Exactly what the Triton models do (the same serving/triton_models/runners.py)."""
+    from serving.triton_models import runners
 
-    tok = Tokenizer.from_file(tokenizer_json)
-    tok.enable_truncation(max_length)
-    tok.enable_padding(length=max_length, pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
-    enc = tok.encode_batch(texts)
-    return (np.array([e.ids for e in enc], dtype=np.int64), np.array([e.attention_mask for e in enc], dtype=np.int64))
+    return runners.encode(runners.tokenizer(tokenizer_json, max_length), texts)
 
 
 def parity_check(model_dir: str, onnx_path: str, texts: list[str] | None = None, atol: float = 1e-4) -> dict:

@@ -39,16 +39,29 @@ def load_and_wait(url: str, models: tuple[str, ...], version: int | None, timeou
         client.close()
 
 
-def activate_or_roll_back(repo: str, version: int, models: tuple[str, ...], load_and_smoke: Callable[[int], object]):
-    """``load_and_smoke(version)``; on failure delete that version, bring the newest remaining one back and raise
-    DeployError (saying whether the rollback worked too)."""
+def configs_of(repo: str, models: tuple[str, ...]) -> dict[str, bytes]:
+    """The config.pbtxt of each of ``models`` that exists: what a rollback restores."""
+    from ugc import storage
+
+    uris = {m: storage.join(repo, m, "config.pbtxt") for m in models}
+    return {m: storage.read_bytes(u) for m, u in uris.items() if storage.exists(u)}
+
+
+def activate_or_roll_back(repo: str, version: int, models: tuple[str, ...], load_and_smoke: Callable[[int], object],
+                          configs_before: dict[str, bytes] | None = None):
+    """``load_and_smoke(version)``; on failure delete that version, restore ``configs_before`` (a release may
+    change a config: the ensemble's steps when the layout changed), bring the newest remaining version back and
+    raise DeployError (saying whether the rollback worked too)."""
     from serving import repository
+    from ugc import storage
 
     try:
         return load_and_smoke(version)
     except Exception as e:
         log.error("version %d of %s failed (%s); rolling back", version, models, e)
         repository.remove_version(repo, version, models)
+        for m, text in (configs_before or {}).items():
+            storage.write_bytes(storage.join(repo, m, "config.pbtxt"), text)
         remaining = repository.versions(repo, models[-1])
         if remaining:
             try:
@@ -65,15 +78,21 @@ def deploy(cfg, version: str | None, models: tuple[str, ...], publish: Callable[
     card = registry.card(cfg.registry_uri, version) if version else registry.production(cfg.registry_uri)
     if card is None:
         raise DeployError(f"no production model in {cfg.registry_uri}")
+    before = configs_of(cfg.repo_uri, models)
     with tempfile.TemporaryDirectory(prefix="ugc-deploy-") as tmp:
         model_dir = registry.fetch(cfg.registry_uri, card["version"], f"{tmp}/model")
         tv, extra = publish(model_dir, card)
     result = {"registry_version": card["version"], "triton_version": tv, **extra, "loaded": False}
     if cfg.triton_url:
+        from serving import repository
+
         def load_and_smoke(v: int):
-            load_and_wait(cfg.triton_url, models, v, cfg.ready_timeout_s)
+            # A rollback across a layout change brings back an ensemble whose steps this release does not name
+            # (still loaded, never unloaded): load the models that have version v.
+            present = tuple(m for m in models if v in repository.versions(cfg.repo_uri, m))
+            load_and_wait(cfg.triton_url, present, v, cfg.ready_timeout_s)
             return smoke(v)
 
-        result["smoke"] = activate_or_roll_back(cfg.repo_uri, tv, models, load_and_smoke)
+        result["smoke"] = activate_or_roll_back(cfg.repo_uri, tv, models, load_and_smoke, before)
         result["loaded"] = True
     return result

@@ -1,12 +1,17 @@
-"""Deploy a registered sentiment classifier to Triton as the ``sentiment`` ensemble.
+"""Deploy a registered sentiment classifier to Triton as the ``sentiment`` ensemble (TEXT -> probabilities, label).
 
-    {repo}/sentiment_tokenizer/config.pbtxt, <v>/model.py, tokenizer.json, label_map.json
-    {repo}/sentiment_model/config.pbtxt,     <v>/model.onnx (+ model.py on the CPU target)
-    {repo}/sentiment_postprocess/config.pbtxt, <v>/model.py, label_map.json
-    {repo}/sentiment/config.pbtxt,           <v>/model.json   (ensemble: TEXT -> probabilities, label)
+CPU target, one python-backend hop (tokenizer, model and softmax in one process):
+    {repo}/sentiment_classifier/config.pbtxt, <v>/model.py, runners.py, tokenizer.json, label_map.json,
+                                              and model.onnx (fp32/int8) or hf/ (bf16): the variant deploy chose
+    {repo}/sentiment/config.pbtxt,            <v>/model.json   (ensemble of the one step)
+GPU target, the model on Triton's native onnxruntime between two python steps:
+    {repo}/sentiment_tokenizer/  <v>/model.py, tokenizer.json, label_map.json
+    {repo}/sentiment_model/      <v>/model.onnx (platform onnxruntime_onnx, KIND_GPU)
+    {repo}/sentiment_postprocess/ <v>/model.py, label_map.json
+    {repo}/sentiment/            <v>/model.json
 
 ``deploy(DeployConfig, registry_version) -> dict``: fetch -> ONNX export -> parity with torch -> serving
-variant chosen by measurement (serving/variants.py) -> publish version N+1 of all four models -> load ->
+variant chosen by measurement (serving/variants.py) -> publish version N+1 of every model -> load ->
 smoke -> (rollback), the same from pytest, the CLI and Airflow.
 """
 
@@ -21,9 +26,17 @@ from serving.config import DeployConfig
 from ugc import registry
 from ugc.vocab import MAX_TEXT_BYTES
 
-MODELS = ("sentiment_tokenizer", "sentiment_model", "sentiment_postprocess", "sentiment")
+LAYOUTS = {"cpu": ("sentiment_classifier", "sentiment"),
+           "gpu": ("sentiment_tokenizer", "sentiment_model", "sentiment_postprocess", "sentiment")}
 SMOKE = ("这个手机真的太好用了，五星好评", "Worst delivery ever, want a refund")
 _CODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "triton_models")
+
+
+def models(target: str) -> tuple[str, ...]:
+    """The models of one release, steps before the ensemble that uses them."""
+    if target not in LAYOUTS:
+        raise ValueError(f"target must be cpu or gpu, got {target!r}")
+    return LAYOUTS[target]
 
 
 def _io(coll, name, dtype, dims):
@@ -33,14 +46,12 @@ def _io(coll, name, dtype, dims):
 
 def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_size: int = 64,
             env_path: str | None = None) -> dict[str, str]:
-    """config.pbtxt text for each model. ``target``: cpu (python+onnxruntime) or gpu (native onnxruntime)."""
-    if target not in ("cpu", "gpu"):
-        raise ValueError(f"target must be cpu or gpu, got {target!r}")
+    """config.pbtxt text for each model of ``target``'s layout (``models(target)``)."""
+    names = models(target)
     mc = repository.model_config()
     num_labels = len(labels)
-    kind = mc.ModelInstanceGroup.KIND_GPU if target == "gpu" else mc.ModelInstanceGroup.KIND_CPU
 
-    def base(name, backend=None, platform=None, instances=1, batching=True):
+    def base(name, backend=None, platform=None, instances=1, batching=True, kind=mc.ModelInstanceGroup.KIND_CPU):
         c = mc.ModelConfig(name=name, max_batch_size=max_batch_size)
         if backend:
             c.backend = backend
@@ -51,67 +62,88 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
             c.dynamic_batching.preferred_batch_size.extend([8, 16, 32])
             c.dynamic_batching.max_queue_delay_microseconds = 2000
         if platform != "ensemble":
-            c.instance_group.add(kind=kind if name == "sentiment_model" else mc.ModelInstanceGroup.KIND_CPU,
-                                 count=instances)
+            c.instance_group.add(kind=kind, count=instances)
         if backend == "python" and env_path:
             c.parameters["EXECUTION_ENV_PATH"].string_value = env_path
         return c
 
-    tok = base("sentiment_tokenizer", backend="python", instances=2)
-    # Checked inside the model before decoding (the client checks the same first): see triton_models/tokenizer.py.
-    tok.parameters["max_text_bytes"].string_value = str(MAX_TEXT_BYTES)
-    tok.parameters["max_request_bytes"].string_value = str(MAX_TEXT_BYTES * max_batch_size)
-    _io(tok.input, "TEXT", mc.TYPE_STRING, [1])
-    _io(tok.output, "input_ids", mc.TYPE_INT64, [max_length])
-    _io(tok.output, "attention_mask", mc.TYPE_INT64, [max_length])
-    model = (base("sentiment_model", platform="onnxruntime_onnx") if target == "gpu"
-             else base("sentiment_model", backend="python"))
-    _io(model.input, "input_ids", mc.TYPE_INT64, [-1])
-    _io(model.input, "attention_mask", mc.TYPE_INT64, [-1])
-    _io(model.output, "logits", mc.TYPE_FP32, [num_labels])
-    w = model.model_warmup.add(name="zeros", batch_size=8)
-    for name in ("input_ids", "attention_mask"):
-        w.inputs[name].data_type = mc.TYPE_INT64
-        w.inputs[name].dims.extend([max_length])
-        w.inputs[name].zero_data = True
-    post = base("sentiment_postprocess", backend="python")
-    _io(post.input, "logits", mc.TYPE_FP32, [num_labels])
-    _io(post.output, "probabilities", mc.TYPE_FP32, [num_labels])
-    _io(post.output, "label", mc.TYPE_STRING, [1])
+    def limits(c):
+        # Checked inside the model before decoding (the client checks the same first): see triton_models/.
+        c.parameters["max_text_bytes"].string_value = str(MAX_TEXT_BYTES)
+        c.parameters["max_request_bytes"].string_value = str(MAX_TEXT_BYTES * max_batch_size)
+        _io(c.input, "TEXT", mc.TYPE_STRING, [1])
+
+    def outputs(c):
+        _io(c.output, "probabilities", mc.TYPE_FP32, [num_labels])
+        _io(c.output, "label", mc.TYPE_STRING, [1])
+
+    steps, out = [], []
+    if target == "cpu":
+        clf = base("sentiment_classifier", backend="python")
+        limits(clf)
+        outputs(clf)
+        steps.append(("sentiment_classifier", {"TEXT": "TEXT"}, {"probabilities": "probabilities", "label": "label"}))
+        out.append(clf)
+    else:
+        tok = base("sentiment_tokenizer", backend="python", instances=2)
+        limits(tok)
+        _io(tok.output, "input_ids", mc.TYPE_INT64, [max_length])
+        _io(tok.output, "attention_mask", mc.TYPE_INT64, [max_length])
+        model = base("sentiment_model", platform="onnxruntime_onnx", kind=mc.ModelInstanceGroup.KIND_GPU)
+        _io(model.input, "input_ids", mc.TYPE_INT64, [-1])
+        _io(model.input, "attention_mask", mc.TYPE_INT64, [-1])
+        _io(model.output, "logits", mc.TYPE_FP32, [num_labels])
+        w = model.model_warmup.add(name="zeros", batch_size=8)
+        for name in ("input_ids", "attention_mask"):
+            w.inputs[name].data_type = mc.TYPE_INT64
+            w.inputs[name].dims.extend([max_length])
+            w.inputs[name].zero_data = True
+        post = base("sentiment_postprocess", backend="python")
+        _io(post.input, "logits", mc.TYPE_FP32, [num_labels])
+        outputs(post)
+        steps += [("sentiment_tokenizer", {"TEXT": "TEXT"}, {"input_ids": "_ids", "attention_mask": "_mask"}),
+                  ("sentiment_model", {"input_ids": "_ids", "attention_mask": "_mask"}, {"logits": "_logits"}),
+                  ("sentiment_postprocess", {"logits": "_logits"}, {"probabilities": "probabilities", "label": "label"})]
+        out += [tok, model, post]
     ens = base("sentiment", platform="ensemble", batching=False)
     _io(ens.input, "TEXT", mc.TYPE_STRING, [1])
-    _io(ens.output, "probabilities", mc.TYPE_FP32, [num_labels])
-    _io(ens.output, "label", mc.TYPE_STRING, [1])
+    outputs(ens)
     ens.parameters["labels"].string_value = json.dumps(list(labels))  # clients read the probability order here
-    steps = [("sentiment_tokenizer", {"TEXT": "TEXT"}, {"input_ids": "_ids", "attention_mask": "_mask"}),
-             ("sentiment_model", {"input_ids": "_ids", "attention_mask": "_mask"}, {"logits": "_logits"}),
-             ("sentiment_postprocess", {"logits": "_logits"}, {"probabilities": "probabilities", "label": "label"})]
     for name, inp, outp in steps:
         s = ens.ensemble_scheduling.step.add(model_name=name, model_version=-1)
         s.input_map.update(inp)
         s.output_map.update(outp)
-    return {c.name: repository.to_text(c) for c in (tok, model, post, ens)}
+    out.append(ens)
+    assert tuple(c.name for c in out) == names
+    return {c.name: repository.to_text(c) for c in out}
 
 
-def _version_files(model_dir: str, onnx_path: str, target: str) -> dict[str, dict[str, str]]:
-    """model -> {relative file name in the version dir: local source path}."""
+def _version_files(model_dir: str, served: str, target: str) -> dict[str, dict[str, str]]:
+    """model -> {relative file name in the version dir: local source path}. ``served``: an ONNX file, or the
+    directory of the bf16 variant (published under hf/)."""
     lm, tj = os.path.join(model_dir, registry.LABEL_MAP), os.path.join(model_dir, "tokenizer.json")
-    model_files = {"model.onnx": onnx_path}
-    if target == "cpu":
-        model_files["model.py"] = os.path.join(_CODE, "onnx_runner.py")
-    return {"sentiment_tokenizer": {"model.py": os.path.join(_CODE, "tokenizer.py"), "tokenizer.json": tj,
-                                    "label_map.json": lm},
-            "sentiment_model": model_files,
-            "sentiment_postprocess": {"model.py": os.path.join(_CODE, "postprocess.py"), "label_map.json": lm},
+    runners = os.path.join(_CODE, "runners.py")  # tokenizer, limits, softmax: one copy for every python step
+    if target == "gpu":
+        return {"sentiment_tokenizer": {"model.py": os.path.join(_CODE, "tokenizer.py"), "runners.py": runners,
+                                        "tokenizer.json": tj, "label_map.json": lm},
+                "sentiment_model": {"model.onnx": served},
+                "sentiment_postprocess": {"model.py": os.path.join(_CODE, "postprocess.py"), "runners.py": runners,
+                                          "label_map.json": lm},
+                "sentiment": {}}
+    weights = ({f"hf/{f}": os.path.join(served, f) for f in sorted(os.listdir(served))} if os.path.isdir(served)
+               else {"model.onnx": served})
+    return {"sentiment_classifier": {"model.py": os.path.join(_CODE, "classifier.py"), "runners.py": runners,
+                                     "tokenizer.json": tj, "label_map.json": lm, **weights},
             "sentiment": {}}
 
 
-def publish(repo: str, model_dir: str, onnx_path: str, cfgs: dict[str, str], target: str = "cpu",
+def publish(repo: str, model_dir: str, served: str, cfgs: dict[str, str], target: str = "cpu",
             meta: dict | None = None) -> int:
     """Write version N+1 of every model (configs first: they only name tensors both versions share)."""
-    version = repository.next_version(repo, MODELS)
-    files = _version_files(model_dir, onnx_path, target)
-    for name in MODELS:
+    names = models(target)
+    version = repository.next_version(repo, names)
+    files = _version_files(model_dir, served, target)
+    for name in names:
         repository.write_config(repo, name, cfgs[name])
         body = repository.read_files(files[name])
         if name == "sentiment":
@@ -141,15 +173,15 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
         with tempfile.TemporaryDirectory(prefix="ugc-onnx-") as tmp:
             onnx_path = export.export_onnx(model_dir, f"{tmp}/model.onnx")
             parity = export.parity_check(model_dir, onnx_path, atol=cfg.parity_atol)  # raises ParityError
-            chosen = None
+            served, chosen = onnx_path, None
             if cfg.target == "cpu" and set(cfg.variants) - {"fp32"}:
                 texts, truth = variants.eval_rows(cfg.registry_uri, card, cfg.variant_eval_rows)
-                onnx_path, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants,
-                                                    cfg.min_agreement, cfg.max_f1_drop)
+                served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants,
+                                                 cfg.min_agreement, cfg.max_f1_drop)
             cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size)
-            tv = publish(cfg.repo_uri, model_dir, onnx_path, cfgs, cfg.target,
+            tv = publish(cfg.repo_uri, model_dir, served, cfgs, cfg.target,
                          meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri,
                                "variant": chosen["served"] if chosen else "fp32"})
         return tv, {"parity": parity, "variants": chosen}
 
-    return rollout.deploy(cfg, version, MODELS, build, lambda _v: _smoke(cfg, labels))
+    return rollout.deploy(cfg, version, models(cfg.target), build, lambda _v: _smoke(cfg, labels))

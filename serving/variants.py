@@ -1,9 +1,11 @@
 """Serving variants chosen by measurement and gated by accuracy (the CPU target).
 
-Deploy exports the fp32 ONNX graph (parity-checked against torch), then derives an int8 graph with
-onnxruntime's dynamic quantisation (int8 weights, activations quantised per batch: the VNNI/AMX int8
-kernels of these CPUs). Every variant is run on the model's frozen test set (up to ``variant_eval_rows``
-rows) through the serving tokenizer, in length-sorted batches as Triton's model does, and judged by:
+Deploy exports the fp32 ONNX graph (parity-checked against torch), then derives
+    int8   onnxruntime's dynamic quantisation (int8 weights, activations quantised per batch: VNNI/AMX int8);
+    bf16   the torch classifier with bf16 weights (AMX/AVX512-BF16 matrix units), measured only on a CPU that
+           has them (emulated bf16 is slower than fp32).
+Every variant is run on the model's frozen test set (up to ``variant_eval_rows`` rows) through the serving
+tokenizer, in the length-sorted sub-batches Triton's model runs (triton_models/runners.py), and judged by:
 
     agreement   share of labels equal to torch's on the same rows          >= ``min_agreement`` (99.5 %)
     f1_drop     torch's macro-F1 minus the variant's, against the labels    <= ``max_f1_drop`` (0.5 pt)
@@ -22,7 +24,7 @@ import numpy as np
 
 from ugc import registry, storage
 
-VARIANTS = ("fp32", "int8")
+VARIANTS = ("fp32", "int8", "bf16")
 
 
 def quantize_int8(fp32_path: str, out_path: str) -> str:
@@ -33,20 +35,19 @@ def quantize_int8(fp32_path: str, out_path: str) -> str:
     return out_path
 
 
-def run_sorted(session, ids: np.ndarray, mask: np.ndarray, batch: int = 32) -> np.ndarray:
-    """Logits in input order; rows sorted by length so each batch is trimmed to its longest text."""
-    lengths = mask.sum(axis=1)
-    order = np.argsort(lengths, kind="stable")
-    out = np.zeros((len(ids), 0), np.float32)
-    parts = []
-    for s in range(0, len(order), batch):
-        idx = order[s:s + batch]
-        longest = max(int(lengths[idx].max()), 1)
-        parts.append(session.run(["logits"], {"input_ids": ids[idx, :longest], "attention_mask": mask[idx, :longest]})[0])
-    if parts:
-        out = np.empty((len(ids), parts[0].shape[1]), np.float32)
-        out[order] = np.concatenate(parts)
-    return out
+def save_bf16(model_dir: str, out_dir: str) -> str:
+    """The classifier's weights in bf16 with its config: what the torch runner serves (half the fp32 bytes)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.bfloat16).save_pretrained(out_dir)
+    return out_dir
+
+
+def _bytes(path: str) -> int:
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    return os.path.getsize(path)
 
 
 def pick(measured: dict[str, dict], min_agreement: float, max_f1_drop: float) -> str:
@@ -72,11 +73,11 @@ def eval_rows(registry_uri: str, card: dict, limit: int) -> tuple[list[str], lis
 def choose(model_dir: str, fp32_path: str, workdir: str, texts: list[str], truth: list[str],
            variants: list[str], min_agreement: float, max_f1_drop: float, threads: int = 0) -> tuple[str, dict]:
     """(path of the variant to serve, record of every variant's numbers and the choice)."""
-    import onnxruntime as ort
     from sklearn.metrics import f1_score
 
     from serving.export import tokenize_like_triton
-    from ugc.inference import load_classifier, predict_probs
+    from serving.triton_models import runners  # the very code Triton's runner serves with
+    from ugc.inference import cpu_bf16, load_classifier, predict_probs
 
     label_map = registry.read_label_map(model_dir)
     labels, max_length = label_map["labels"], label_map["max_length"]
@@ -91,23 +92,26 @@ def choose(model_dir: str, fp32_path: str, workdir: str, texts: list[str], truth
 
     ref_f1 = macro_f1(ref)
     ids, mask = tokenize_like_triton(os.path.join(model_dir, "tokenizer.json"), texts, max_length)
+    record: dict = {"rows": len(texts), "torch_macro_f1": ref_f1, "min_agreement": min_agreement,
+                    "max_f1_drop": max_f1_drop, "variants": {}}
     paths = {"fp32": fp32_path}
     if "int8" in variants:
         paths["int8"] = quantize_int8(fp32_path, os.path.join(workdir, "model.int8.onnx"))
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    record: dict = {"rows": len(texts), "torch_macro_f1": ref_f1, "min_agreement": min_agreement,
-                    "max_f1_drop": max_f1_drop, "variants": {}}
+    if "bf16" in variants:
+        if cpu_bf16():
+            paths["bf16"] = save_bf16(model_dir, os.path.join(workdir, "bf16"))
+        else:
+            record["skipped"] = {"bf16": "this CPU has no native bf16 (AMX/AVX512-BF16): emulated, it is slower"}
     for name, path in paths.items():
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        run_sorted(sess, ids[:32], mask[:32])  # warm-up: first-call allocations are not throughput
+        run, multiple = (runners.torch_bf16_runner if name == "bf16" else runners.onnx_runner)(path, threads)
+        runners.run_bucketed(run, ids[:64], mask[:64], multiple=multiple)  # warm-up: first-call allocations
         t0 = time.perf_counter()
-        pred = run_sorted(sess, ids, mask).argmax(1)
+        pred = runners.run_bucketed(run, ids, mask, multiple=multiple).argmax(1)
         seconds = time.perf_counter() - t0
         f1 = macro_f1(pred)
         v = {"agreement": float((pred == ref).mean()) if len(pred) else 1.0, "macro_f1": f1,
              "f1_drop": (ref_f1 - f1) if f1 is not None and ref_f1 is not None else 0.0,
-             "texts_per_s": len(texts) / seconds if seconds > 0 else None, "bytes": os.path.getsize(path)}
+             "texts_per_s": len(texts) / seconds if seconds > 0 else None, "bytes": _bytes(path)}
         record["variants"][name] = v
     served = pick(record["variants"], min_agreement, max_f1_drop)
     record["served"] = served

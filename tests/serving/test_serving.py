@@ -14,7 +14,8 @@ from serving.config import DeployConfig
 from serving.rollout import DeployError
 from serving.sentiment_deploy import deploy
 from serving.server import TritonServer, free_port
-from ugc import registry
+from ugc import registry, storage
+from ugc.inference import cpu_bf16
 from ugc.sentiment_client import SentimentClient
 from ugc.triton_client import ClientInputError, ServingUnavailable
 
@@ -36,14 +37,20 @@ def triton(tmp_path_factory):
         yield server
 
 
-def test_configs_parse_and_the_ensemble_wires_real_tensors():
+@pytest.mark.parametrize("target", ["cpu", "gpu"])
+def test_configs_parse_and_the_ensemble_wires_real_tensors(target):
     import tritonclient.grpc.model_config_pb2 as mc
 
     parsed = {name: text_format.Parse(txt, mc.ModelConfig()) for name, txt in
-              deploy_mod.configs(["negative", "neutral", "positive"], 48, "gpu").items()}
-    assert set(parsed) == set(deploy_mod.MODELS)
-    assert parsed["sentiment_model"].platform == "onnxruntime_onnx"
-    assert parsed["sentiment_model"].instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
+              deploy_mod.configs(["negative", "neutral", "positive"], 48, target).items()}
+    assert tuple(parsed) == deploy_mod.models(target)
+    if target == "gpu":
+        assert parsed["sentiment_model"].platform == "onnxruntime_onnx"
+        assert parsed["sentiment_model"].instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
+    else:  # one python hop: text in, probabilities and label out, size limits checked inside
+        clf = parsed["sentiment_classifier"]
+        assert clf.backend == "python" and len(parsed["sentiment"].ensemble_scheduling.step) == 1
+        assert int(clf.parameters["max_text_bytes"].string_value) == 8192
     for c in parsed.values():
         assert c.version_policy.latest.num_versions == 2
     ens = parsed["sentiment"]
@@ -103,9 +110,72 @@ def test_deploy_then_classify_over_grpc_matches_torch(tiny_registry, model_dir, 
     assert [p.label for p in preds] == [m.config.id2label[i] for i in ref.argmax(1)]
 
 
+@pytest.mark.skipif(not cpu_bf16(), reason="bf16 is measured and served only on a CPU with AMX/AVX512-BF16")
+def test_the_bf16_variant_is_served_by_torch_inside_triton(tiny_registry, model_dir, triton, monkeypatch):
+    # Served whatever its measured speed (the choice itself: tests/serving/test_variants.py).
+    monkeypatch.setattr(deploy_mod.variants, "pick", lambda measured, *a: "bf16")
+    out = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url,
+                              variants=["fp32", "bf16"], variant_eval_rows=50))
+    assert out["variants"]["served"] == "bf16" and out["loaded"]
+    files = repository.tree(storage.join(triton.repo, "sentiment_classifier", str(out["triton_version"])))
+    assert {"model.py", "runners.py", "tokenizer.json", "hf/config.json", "hf/model.safetensors"} <= set(files)
+    assert "model.onnx" not in files
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    served = storage.join(triton.repo, "sentiment_classifier", str(out["triton_version"]), "hf", "model.safetensors")
+    assert {w.dtype for w in load_file(served).values()} == {torch.bfloat16}
+    m = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    with torch.inference_mode():
+        ref = torch.softmax(m(**tok(TEXTS, padding=True, return_tensors="pt")).logits, -1).numpy()
+    with SentimentClient(triton.grpc_url, batch_size=2) as c:
+        got = c.probabilities(TEXTS[::-1] + TEXTS, concurrency=3)
+    # bf16 keeps 8 bits of mantissa: probabilities within 0.02 of fp32 torch, in the caller's order.
+    np.testing.assert_allclose(got, np.concatenate([ref[::-1], ref]), atol=0.02)
+
+
+def test_the_gpu_targets_python_steps_tokenize_limit_and_softmax_in_triton(model_dir, tmp_path):
+    # The GPU target's model step needs Triton's onnxruntime backend (not in the wheel); its two python steps run
+    # here on the CPU, called one by one: they share runners.py with the CPU classifier.
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    labels = ["negative", "neutral", "positive"]
+    max_length = registry.read_label_map(model_dir)["max_length"]
+    onnx_path = export.export_onnx(model_dir, str(tmp_path / "m.onnx"))
+    with TritonServer(str(tmp_path / "repo")) as server:
+        deploy_mod.publish(server.repo, model_dir, onnx_path, deploy_mod.configs(labels, max_length, "gpu"), "gpu")
+        c = grpcclient.InferenceServerClient(server.grpc_url)
+        for m in ("sentiment_tokenizer", "sentiment_postprocess"):
+            c.load_model(m)
+
+        def call(model, name, arr, dtype, outs):
+            inp = grpcclient.InferInput(name, list(arr.shape), dtype)
+            inp.set_data_from_numpy(arr)
+            r = c.infer(model, [inp])
+            return [r.as_numpy(o) for o in outs]
+
+        text = np.array([t.encode() for t in TEXTS], dtype=object).reshape(-1, 1)
+        ids, mask = call("sentiment_tokenizer", "TEXT", text, "BYTES", ["input_ids", "attention_mask"])
+        want = export.tokenize_like_triton(f"{model_dir}/tokenizer.json", TEXTS, max_length)
+        np.testing.assert_array_equal(ids, want[0])
+        np.testing.assert_array_equal(mask, want[1])
+        with pytest.raises(InferenceServerException, match="bytes; the limit is 8192"):
+            call("sentiment_tokenizer", "TEXT", np.array([b"x" * 9000], dtype=object).reshape(-1, 1), "BYTES", [])
+        logits = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 5.0]], np.float32)
+        probs, label = call("sentiment_postprocess", "logits", logits, "FP32", ["probabilities", "label"])
+        z = np.exp(logits - logits.max(1, keepdims=True))
+        np.testing.assert_allclose(probs, z / z.sum(1, keepdims=True), rtol=1e-6)
+        assert [x.decode() for x in label.reshape(-1)] == ["negative", "positive"]
+        c.close()
+
+
 def test_a_broken_version_is_rolled_back(tiny_registry, triton, monkeypatch):
     deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url))
     before = repository.versions(triton.repo, "sentiment")
+    configs = {m: storage.read_bytes(storage.join(triton.repo, m, "config.pbtxt")) for m in deploy_mod.models("cpu")}
 
     def broken_export(model_dir, out_path, opset=17):
         with open(out_path, "wb") as f:
@@ -116,8 +186,10 @@ def test_a_broken_version_is_rolled_back(tiny_registry, triton, monkeypatch):
     monkeypatch.setattr(deploy_mod.export, "parity_check", lambda *a, **k: {"skipped": "test"})
     with pytest.raises(DeployError, match="rolled back"):  # fp32 only: the broken graph goes as far as Triton
         deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url,
-                            variants=["fp32"]))
+                            variants=["fp32"], max_batch_size=16))  # a release that also changes every config
     assert repository.versions(triton.repo, "sentiment") == before
+    # The configs the live version was served with come back too.
+    assert {m: storage.read_bytes(storage.join(triton.repo, m, "config.pbtxt")) for m in configs} == configs
     with SentimentClient(triton.grpc_url) as c:
         assert c.classify(["还能用吗"])[0].label in ("negative", "neutral", "positive")
 
@@ -145,9 +217,9 @@ def test_publish_to_s3_writes_whole_versions(model_dir, s3_server, tmp_path):
     cfgs = deploy_mod.configs(["negative", "neutral", "positive"], 48)
     assert deploy_mod.publish(repo, model_dir, onnx_path, cfgs) == 1
     assert deploy_mod.publish(repo, model_dir, onnx_path, cfgs) == 2
-    assert repository.versions(repo, "sentiment_model") == [1, 2]
-    repository.remove_version(repo, 2, deploy_mod.MODELS)
-    assert repository.versions(repo, "sentiment_model") == [1]
+    assert repository.versions(repo, "sentiment_classifier") == [1, 2]
+    repository.remove_version(repo, 2, deploy_mod.models("cpu"))
+    assert repository.versions(repo, "sentiment_classifier") == [1]
 
 
 @pytest.mark.slow

@@ -1,12 +1,19 @@
 """Serving variants: the accuracy gate picks the fastest passing variant; deploy records and serves it."""
 
+import os
+
+import numpy as np
 import onnx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serving import variants
 from serving.config import DeployConfig
 from serving.sentiment_deploy import deploy
+from serving.triton_models import runners
 from ugc import registry, storage
+from ugc.inference import cpu_bf16
 
 
 @pytest.mark.parametrize(("int8", "want"), [
@@ -32,16 +39,44 @@ def test_deploy_measures_both_variants_on_the_frozen_test_set_and_publishes_the_
     rec = out["variants"]
     card = registry.production(tiny_registry)
     texts, _ = variants.eval_rows(tiny_registry, card, 300)
-    assert rec["rows"] == len(texts) > 0 and set(rec["variants"]) == {"fp32", "int8"}
+    measured = {"fp32", "int8", "bf16"} if cpu_bf16() else {"fp32", "int8"}
+    assert rec["rows"] == len(texts) > 0 and set(rec["variants"]) == measured
+    assert ("bf16" in rec.get("skipped", {})) == (not cpu_bf16())
     fp32, int8 = rec["variants"]["fp32"], rec["variants"]["int8"]
     assert fp32["agreement"] >= 0.995 and fp32["passed"]  # fp32 is torch up to float error
     assert int8["bytes"] < 0.6 * fp32["bytes"] and 0 <= int8["agreement"] <= 1
     assert rec["served"] == variants.pick(rec["variants"], 0.995, 0.005)
-    served = storage.join(repo, "sentiment_model", str(out["triton_version"]), "model.onnx")
-    assert ("MatMulInteger" in _ops(served) or "DynamicQuantizeLinear" in _ops(served)) == (rec["served"] == "int8")
+    version = storage.join(repo, "sentiment_classifier", str(out["triton_version"]))
+    if rec["served"] == "bf16":  # torch weights, no graph
+        assert os.path.isfile(f"{version}/hf/model.safetensors") and not os.path.exists(f"{version}/model.onnx")
+    else:
+        served = f"{version}/model.onnx"
+        assert ("MatMulInteger" in _ops(served) or "DynamicQuantizeLinear" in _ops(served)) == (rec["served"] == "int8")
+    if "bf16" in rec["variants"]:
+        assert rec["variants"]["bf16"]["bytes"] < 0.6 * rec["variants"]["fp32"]["bytes"]
     meta = storage.read_bytes(storage.join(repo, "sentiment", str(out["triton_version"]), "model.json")).decode()
     assert f'"variant": "{rec["served"]}"' in meta
     # fp32 only: nothing is quantised or measured.
     only = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=repo, variants=["fp32"]))
     assert only["variants"] is None
-    assert "MatMulInteger" not in _ops(storage.join(repo, "sentiment_model", str(only["triton_version"]), "model.onnx"))
+    assert "MatMulInteger" not in _ops(storage.join(repo, "sentiment_classifier", str(only["triton_version"]), "model.onnx"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(0, 24), min_size=1, max_size=80), rows=st.integers(1, 9),
+       multiple=st.sampled_from([1, 8]))
+def test_length_buckets_answer_in_the_callers_order_and_trim_padding(lengths, rows, multiple):
+    rng = np.random.default_rng(len(lengths))
+    width = 24
+    ids = rng.integers(1, 1000, (len(lengths), width))
+    mask = (np.arange(width)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
+    widths = []
+
+    def run(i, m):  # a row's answer depends on its real tokens only, as a classifier's logits do
+        widths.append((i.shape[1], int(m.sum(1).max())))
+        return np.stack([(i * m).sum(1), m.sum(1)], axis=1)
+
+    got = runners.run_bucketed(run, ids, mask, rows=rows, multiple=multiple)
+    np.testing.assert_array_equal(got, run(ids, mask))
+    for w, longest in widths[:-1]:  # each sub-batch runs no wider than its longest text, rounded up
+        assert max(longest, 1) <= w <= min(width, -(-max(longest, 1) // multiple) * multiple)

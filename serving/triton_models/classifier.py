@@ -1,0 +1,54 @@
+"""Triton python-backend model ``sentiment_classifier`` (the CPU target): raw UTF-8 text -> probabilities, label.
+
+One hop instead of three: tokenizer, model and softmax run in this one process, so a request crosses the
+server/stub boundary once and no padded id tensors travel between steps. The version directory holds this
+file as model.py, runners.py (the variant deploy chose: model.onnx or hf/, the tokenizer, the size limits and
+length-sorted sub-batches), tokenizer.json and label_map.json. An oversized request gets INVALID_ARG (config
+parameters ``max_text_bytes`` and ``max_request_bytes``); the other requests of the batch are still served.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        here = os.path.join(args["model_repository"], args["model_version"])
+        sys.path.insert(0, here)  # this version's own runners.py
+        import runners
+
+        self.runners = runners
+        params = {k: v["string_value"] for k, v in json.loads(args["model_config"]).get("parameters", {}).items()}
+        self.limits = int(params["max_text_bytes"]), int(params["max_request_bytes"])  # serving/sentiment_deploy.py
+        with open(os.path.join(here, "label_map.json"), encoding="utf-8") as f:
+            label_map = json.load(f)
+        self.labels = np.array([s.encode("utf-8") for s in label_map["labels"]], dtype=object)
+        self.tok = runners.tokenizer(os.path.join(here, "tokenizer.json"), label_map["max_length"])
+        # Threads per instance come from config.pbtxt (0 = the library's default): the deployment decides.
+        self.run, self.multiple = runners.load(here, int(params.get("intra_op_threads", "0")))
+
+    def execute(self, requests):
+        texts, spans, out = [], [], {}
+        for i, request in enumerate(requests):
+            raw = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
+            try:
+                batch = self.runners.checked_texts(raw, *self.limits)
+            except ValueError as e:
+                out[i] = self.runners.invalid(pb_utils, str(e))
+                continue
+            spans.append((i, len(texts), len(texts) + len(batch)))
+            texts += batch
+        probs = np.zeros((0, len(self.labels)), np.float32)
+        if texts:  # one tokenizer call and one bucketed model pass for every request Triton merged
+            ids, mask = self.runners.encode(self.tok, texts)
+            probs = self.runners.softmax(self.runners.run_bucketed(self.run, ids, mask, multiple=self.multiple))
+        for i, a, b in spans:
+            p = probs[a:b]
+            out[i] = pb_utils.InferenceResponse(output_tensors=[
+                pb_utils.Tensor("probabilities", p),
+                pb_utils.Tensor("label", self.labels[p.argmax(axis=1)].reshape(-1, 1))])
+        return [out[i] for i in range(len(requests))]

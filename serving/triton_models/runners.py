@@ -1,0 +1,110 @@
+"""How the sentiment classifier is served, in one place: published beside every python-backend model of the
+``sentiment`` release (classifier.py on the CPU target; tokenizer.py and postprocess.py on the GPU target) and
+imported by deploy (serving/export.py's parity tokenizer, serving/variants.py's measurement), so what deploy
+checked and measured is what Triton runs. numpy at import; tokenizers, onnxruntime or torch only inside the
+function that needs them.
+
+Size limits: a request's texts are checked before anything is decoded (``checked_texts``), so a caller that
+skips the client library cannot make the server tokenize megabytes.
+
+Length buckets: the tokenizer pads every text to max_length so requests batch together, and Triton's dynamic
+batcher merges requests of any lengths. Run as it is, such a batch spends most of its compute on padding (UGC
+runs from a word to a paragraph). Rows are sorted by real length and run in sub-batches of similar length,
+each trimmed to its own longest text; masked positions do not change a row's logits, so the answers are the
+same, in the caller's order.
+"""
+
+import os
+
+import numpy as np
+
+
+def tokenizer(tokenizer_json: str, max_length: int):
+    """The registered tokenizer, truncating and padding to ``max_length`` so requests batch together."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(tokenizer_json)
+    tok.enable_truncation(max_length)
+    tok.enable_padding(length=max_length, pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    return tok
+
+
+def encode(tok, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask), int64, one row per text."""
+    enc = tok.encode_batch(texts)
+    return (np.array([e.ids for e in enc], dtype=np.int64), np.array([e.attention_mask for e in enc], dtype=np.int64))
+
+
+def checked_texts(raw, max_text_bytes: int, max_request_bytes: int) -> list[str]:
+    """A request's TEXT values decoded, after checking the byte limits (ValueError naming the limit)."""
+    sizes = [len(t) if isinstance(t, bytes) else len(str(t).encode()) for t in raw]
+    if sizes and max(sizes) > max_text_bytes:
+        raise ValueError(f"TEXT[{int(np.argmax(sizes))}] is {max(sizes)} bytes; the limit is {max_text_bytes}")
+    if sum(sizes) > max_request_bytes:
+        raise ValueError(f"request is {sum(sizes)} bytes of text; the limit is {max_request_bytes}")
+    return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in raw]
+
+
+def invalid(pb_utils, message: str):
+    """An INVALID_ARG error response (older stubs have no error codes: then a plain error)."""
+    code = getattr(pb_utils.TritonError, "INVALID_ARG", None)
+    return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, *([code] if code is not None else [])))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities, computed in float64, returned as float32."""
+    logits = np.asarray(logits, dtype=np.float64)
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multiple: int = 1) -> np.ndarray:
+    """``run(ids, mask) -> (n, labels) logits`` applied to length-sorted sub-batches of ``rows``, each trimmed to
+    its longest text rounded up to ``multiple``; logits in input order."""
+    lengths = mask.sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    parts = []
+    for s in range(0, len(order), rows):
+        idx = order[s:s + rows]
+        longest = max(int(lengths[idx].max()), 1)
+        longest = min(-(-longest // multiple) * multiple, ids.shape[1])
+        parts.append(np.asarray(run(ids[idx, :longest], mask[idx, :longest]), dtype=np.float32))
+    if not parts:
+        return np.zeros((0, 0), np.float32)
+    out = np.empty((len(ids), parts[0].shape[1]), np.float32)
+    out[order] = np.concatenate(parts)
+    return out
+
+
+def onnx_runner(path: str, threads: int = 0):
+    """(run, multiple) for an ONNX graph on onnxruntime's CPU provider (``threads`` 0 = its default)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    return (lambda ids, mask: sess.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]), 1
+
+
+def torch_bf16_runner(hf_dir: str, threads: int = 0):
+    """(run, multiple) for the classifier saved in ``hf_dir``, run by torch in bf16 (AMX/AVX512-BF16 units).
+    Lengths round up to 8 so oneDNN meets few distinct shapes and reuses its kernels."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    if threads:
+        torch.set_num_threads(threads)
+    model = AutoModelForSequenceClassification.from_pretrained(hf_dir, dtype=torch.bfloat16).eval()
+
+    def run(ids, mask):
+        with torch.inference_mode():
+            return model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits.float().numpy()
+
+    return run, 8
+
+
+def load(version_dir: str, threads: int = 0):
+    """(run, multiple) for what a published version holds: hf/ (bf16 torch) or model.onnx (onnxruntime)."""
+    hf = os.path.join(version_dir, "hf")
+    return torch_bf16_runner(hf, threads) if os.path.isdir(hf) else onnx_runner(os.path.join(version_dir,
+                                                                                         "model.onnx"), threads)
