@@ -158,20 +158,27 @@ def read(source: str, data: bytes) -> RawRows:
             fast(idx[:len(idx) // 2], text_keys)
             fast(idx[len(idx) // 2:], text_keys)
 
-    groups: dict[tuple, list[int]] = {}
+    # Lines are grouped by the regex's raw matches first (a C call per line, no Python per key); the few
+    # distinct raw shapes are then normalised (every number kind alike) and merged, in first-seen order.
+    raw: dict[tuple, list[int]] = {}
     for i in objects:
-        groups.setdefault(_shape(lines[i]), []).append(i)
+        raw.setdefault(tuple(_SHAPE.findall(lines[i])), []).append(i)
+    groups: dict[tuple, list[int]] = {}
+    for found, idx in sorted(raw.items(), key=lambda kv: kv[1][0]):
+        groups.setdefault(_normal(found), []).extend(idx)
     for shape, idx in groups.items():
+        idx.sort()
         keys = _text_keys(shape)
         for start in range(0, len(idx), _BLOCK):
             fast(idx[start:start + _BLOCK], keys)
     return rows
 
 
-def _shape(line: bytes) -> tuple[tuple[bytes, bytes], ...]:
+def _normal(found) -> tuple[tuple[bytes, bytes], ...]:
     """(key, kind of its value) pairs in order, kind one of " 1 t f n [ {: lines of one shape parse as one
     Arrow block ('"created_at": "…"' and '"created_at": 17…' do not)."""
-    return tuple((k, b"1" if v in b"-0123456789" else v) for k, v in _SHAPE.findall(line))
+    return tuple((k, b"1" if v in b"-0123456789" else v) for k, v in found)
+
 
 
 def _text_keys(shape: tuple[tuple[bytes, bytes], ...]) -> tuple[str, ...]:

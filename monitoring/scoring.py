@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from monitoring.config import ReportConfig
@@ -57,7 +58,7 @@ def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarr
 
 
 def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
-    """Score every post of the day's partition; returns the scores URI and a summary."""
+    """Score every post of the day's partition (each distinct text once); returns the scores URI and a summary."""
     partition_uri = partition_uri or lake.partition_uri(cfg.lake_uri, cfg.date)
     try:
         manifest = lake.read_manifest(partition_uri)
@@ -66,8 +67,14 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     card = production_card(cfg)
     table = lake.read_partition(partition_uri, columns=["post_id", "text"])
     t0 = time.perf_counter()
+    unique = 0
     if table.num_rows:
-        probs, labels = predict(cfg, table["text"].to_pylist(), card["version"])
+        # Each distinct text is scored once (reposts, copypasta, "+1"): the model is a function of the text
+        # alone. Arrow's hash encoding keeps this off the per-post Python path.
+        enc = pc.dictionary_encode(table["text"].combine_chunks())
+        unique = len(enc.dictionary)
+        probs, labels = predict(cfg, enc.dictionary.to_pylist(), card["version"])
+        probs = probs[enc.indices.to_numpy()]
     else:
         labels = list(card["labels"])
         probs = np.zeros((0, len(labels)), np.float32)
@@ -81,7 +88,7 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     buf = io.BytesIO()
     pq.write_table(pa.table(cols), buf, compression="zstd")
     storage.write_bytes(storage.join(out, "scores.parquet"), buf.getvalue())
-    meta = {"day": cfg.day, "rows": table.num_rows, "labels": labels, "model_version": card["version"],
+    meta = {"day": cfg.day, "rows": table.num_rows, "unique_texts": unique, "labels": labels, "model_version": card["version"],
             "scoring": cfg.scoring, "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
             "partition_uri": partition_uri, "partition_snapshot_id": manifest.get("snapshot_id"),
             "seconds": round(seconds, 3), "posts_per_s": round(table.num_rows / seconds, 1) if seconds else None}

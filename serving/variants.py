@@ -1,7 +1,8 @@
 """Serving variants chosen by measurement and gated by accuracy (the CPU target).
 
 Deploy exports the fp32 ONNX graph (parity-checked against torch), then derives
-    int8   onnxruntime's dynamic quantisation (int8 weights, activations quantised per batch: VNNI/AMX int8);
+    int8   onnxruntime's dynamic quantisation (int8 weights scaled per output channel, activations quantised per
+           batch: VNNI/AMX int8);
     bf16   the torch classifier with bf16 weights (AMX/AVX512-BF16 matrix units), measured only on a CPU that
            has them (emulated bf16 is slower than fp32).
 Every variant is run on the model's frozen test set (up to ``variant_eval_rows`` rows) through the serving
@@ -28,10 +29,13 @@ VARIANTS = ("fp32", "int8", "bf16")
 
 
 def quantize_int8(fp32_path: str, out_path: str) -> str:
-    """Dynamic int8 quantisation of every MatMul/Gemm weight (onnxruntime.quantization)."""
+    """Dynamic int8 quantisation, weights with one scale per output channel (onnxruntime.quantization).
+    Per channel: agreement with torch 0.9765 -> 0.9904 at the same speed, 2.9x fp32 (1,661 frozen test rows,
+    demo model); per tensor, one outlier column sets the step of the whole matrix. Still under the 99.5 % gate:
+    the error is spread over every layer (keeping any one layer's FFN output in fp32: 0.989-0.991)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(fp32_path, out_path, weight_type=QuantType.QInt8)
+    quantize_dynamic(fp32_path, out_path, weight_type=QuantType.QInt8, per_channel=True)
     return out_path
 
 

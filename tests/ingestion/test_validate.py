@@ -61,3 +61,20 @@ def test_soft_expectation_only_warns(tmp_path, partition):
     lake.write_partition(lake_uri, DAY, t.set_column(1, "platform", plat), {})
     s = validate_partition(ValidateConfig(day=DAY, build_docs=False), lake.partition_uri(lake_uri, DAY))
     assert s["success"] and [w["column"] for w in s["warnings"]] == ["platform"]
+
+
+def test_zero_width_characters_warn_and_no_batch_fingerprint_is_computed(tmp_path, partition):
+    src_lake, _ = partition
+    lake_uri = str(tmp_path / "lake")
+    t = lake.read_partition(lake.partition_uri(src_lake, DAY))
+    texts = t["text"].to_pylist()
+    texts[3], texts[7] = texts[3] + "\u200b", "\ufeff" + texts[7]  # ZWSP and BOM (ingest strips both)
+    lake.write_partition(lake_uri, DAY, t.set_column(t.schema.get_field_index("text"), "text", pa.array(texts)), {})
+    s = validate_partition(ValidateConfig(day=DAY, build_docs=False), lake.partition_uri(lake_uri, DAY))
+    assert s["success"]
+    [w] = s["warnings"]
+    assert (w["expectation"], w["column"], w["observed"]["unexpected_count"]) == (
+        "expect_column_values_to_not_match_regex", "text", 2)
+    # The data validated is named by the partition's snapshot id, not by GX hashing every cell.
+    saved = json.loads(storage.read_bytes(s["results_uri"]))
+    assert s["snapshot_id"] and "pandas_data_fingerprint" not in saved["gx_result"]["meta"]["batch_markers"]

@@ -91,6 +91,32 @@ def test_score_day_inprocess_matches_the_registered_model(mon_lake, tmp_path):
     np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
+def test_repeated_texts_are_scored_once_and_every_post_gets_its_scores(mon_lake, tmp_path):
+    from ingestion.config import IngestConfig
+    from ingestion.pipeline import ingest_day
+    from ugc.inference import load_classifier, predict_probs
+
+    # Short stock posts repeat legitimately (ingest keeps them): "好", "lol", "+1".
+    texts = ["好", "lol", "好", "太差了真的", "lol", "好", "+1", "never again, worst airline", "+1", "好"]
+    day = "2026-12-01"
+    rows = [{"post_id": f"r{i}", "platform": "weibo", "author_id": f"u{i}", "text": t,
+             "created_at": f"{day}T08:00:{i:02d}Z"} for i, t in enumerate(texts)]
+    landing = str(tmp_path / "landing")
+    storage.write_bytes(f"{landing}/dt={day}/a.jsonl",
+                        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+    s = ingest_day(IngestConfig.from_dict({"lake_uri": str(tmp_path / "lake"), "day": day}), f"{landing}/dt={day}")
+    assert s["rows"] == len(texts)
+    r = score_day(_cfg(mon_lake, day, tmp_path), partition_uri=s["partition_uri"])
+    assert (r["rows"], r["unique_texts"]) == (len(texts), len(set(texts)))
+    scores = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
+    kept = lake.read_partition(s["partition_uri"], columns=["post_id", "text"])
+    assert scores["post_id"].to_pylist() == kept["post_id"].to_pylist()
+    model, tok, labels, max_len = load_classifier(registry.fetch_cached(mon_lake["registry"], mon_lake["version"]))
+    ref = predict_probs(model, tok, kept["text"].to_pylist(), max_len)
+    np.testing.assert_allclose(np.stack([scores[f"p_{lab}"].to_numpy() for lab in labels], 1), ref, atol=1e-5)
+    assert scores["label"].to_pylist() == [labels[i] for i in ref.argmax(1)]
+
+
 def test_negative_spike_against_constructed_baselines(mon_lake, tmp_path):
     cfg = _cfg(mon_lake, CRISIS, tmp_path, min_baseline_days=3)
     for i, (day, share) in enumerate(zip(NORMAL, (0.25, 0.27, 0.26), strict=True)):
