@@ -3,7 +3,8 @@
 Each size is a generated day run through the real ingest into a fresh lake, after a fixed 20k-post
 baseline day. "Excluded": scores are constructed from the generated labels (the model's cost taken
 out), then the sentiment + drift reports run. "Included": ``score_day`` with the production model
-first (``--scoring inprocess``, or ``triton`` with ``--triton-url``). Prints seconds, posts/s, and each
+first (``--scoring inprocess``, or ``triton`` with ``--triton-url``); in process, the fp32 scoring of the same
+day is timed too, as the baseline of bf16 scoring. Prints seconds, posts/s, and each
 time as a ratio to the smallest size's, next to the ratio of sizes: equal ratios mean linear cost.
 
 Public-opinion features (``--opinion-sizes``): a crisis day (20 % of posts on one story, an influencer
@@ -87,16 +88,24 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
             if include_scoring:
                 score_day(cfg)
             drift_report(cfg)
+        base = ""
+        if include_scoring and a.scoring == "inprocess":  # the fp32 baseline: same day, same process
+            t0 = time.perf_counter()
+            score_day(cfg.model_copy(update={"inprocess_bf16": False}))
+            t_fp32 = time.perf_counter() - t0
         t0 = time.perf_counter()
         if include_scoring:
-            score_day(cfg)
+            how = score_day(cfg)["inprocess"]
         t_score = time.perf_counter() - t0
+        if include_scoring and a.scoring == "inprocess":
+            base = (f"; scored in {how['dtype']} (agreement {how.get('bf16_agreement', '-')}), fp32 scoring "
+                    f"{t_fp32:.2f}s = {n / t_fp32:,.0f} posts/s, x{t_fp32 / t_score:.2f}")
         sentiment_report(cfg)
         t_sent = time.perf_counter() - t0 - t_score
         drift_report(cfg)
         total = time.perf_counter() - t0
         print(f"{'incl' if include_scoring else 'excl'} scoring {n:>9,} posts: {total:8.2f}s = {n / total:10,.0f} posts/s"
-              f"  (scoring {t_score:.2f}s, sentiment {t_sent:.2f}s, drift {total - t_score - t_sent:.2f}s)", flush=True)
+              f"  (scoring {t_score:.2f}s, sentiment {t_sent:.2f}s, drift {total - t_score - t_sent:.2f}s{base})", flush=True)
         out.append((n, total))
     n0, t0_ = out[0]
     for n, t in out[1:]:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from monitoring.config import ReportConfig
 from ugc import lake, registry, storage
-from ugc.inference import load_classifier, predict_probs
+from ugc.inference import cpu_bf16, label_agreement, load_classifier, predict_probs
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,39 @@ def production_card(cfg: ReportConfig) -> dict:
     return card
 
 
-def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarray, list[str]]:
-    """Probabilities for ``texts`` via the configured path, and the label order."""
+def _inprocess(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarray, list[str], dict]:
+    """Torch in this process: bf16 when the CPU runs it natively and it agrees with fp32 on an even sample of
+    the day's texts (the same bar as deploy's variant gate), else fp32. Says which in the returned dict."""
+    model_dir = registry.fetch_cached(cfg.registry, version)
+    model, tok, labels, max_length = load_classifier(model_dir)
+    batch = cfg.batch_size * 2
+    info: dict = {"dtype": "fp32"}
+    if cfg.inprocess_bf16 and not cpu_bf16():
+        info["bf16_skipped"] = "this CPU has no native bf16 (AMX/AVX512-BF16)"
+    elif cfg.inprocess_bf16:
+        fast = load_classifier(model_dir, bf16=True)[0]
+        sample = texts[::max(1, len(texts) // cfg.bf16_check_rows)][:cfg.bf16_check_rows]
+        agreement = label_agreement(lambda t: predict_probs(model, tok, t, max_length, batch),
+                                    lambda t: predict_probs(fast, tok, t, max_length, batch), sample)
+        info.update(bf16_agreement=round(agreement, 4), bf16_check_rows=len(sample))
+        if agreement >= cfg.bf16_min_agreement:
+            model, info["dtype"] = fast, "bf16"
+        else:
+            log.warning("bf16 agreed with fp32 on %.2f%% of %d posts (< %.2f%%): scoring %s in fp32",
+                        100 * agreement, len(sample), 100 * cfg.bf16_min_agreement, cfg.day)
+    return predict_probs(model, tok, texts, max_length, batch), labels, info
+
+
+def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarray, list[str], dict]:
+    """Probabilities for ``texts`` via the configured path, the label order, and how they were computed."""
     if cfg.scoring == "inprocess":
-        model, tok, labels, max_length = load_classifier(registry.fetch_cached(cfg.registry, version))
-        return predict_probs(model, tok, texts, max_length, cfg.batch_size * 2), labels
+        return _inprocess(cfg, texts, version)
     from ugc.sentiment_client import SentimentClient
     from ugc.triton_client import ServingUnavailable
 
     try:
         with SentimentClient(cfg.triton_url, cfg.triton_model, cfg.timeout_s, cfg.batch_size) as c:
-            return c.probabilities(texts, concurrency=4), c.labels()
+            return c.probabilities(texts, concurrency=4), c.labels(), {}
     except ServingUnavailable as e:
         raise ScoringUnavailable(f"{e} (set scoring=inprocess to score without Triton)") from e
 
@@ -67,13 +89,13 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     card = production_card(cfg)
     table = lake.read_partition(partition_uri, columns=["post_id", "text"])
     t0 = time.perf_counter()
-    unique = 0
+    unique, how = 0, {}
     if table.num_rows:
         # Each distinct text is scored once (reposts, copypasta, "+1"): the model is a function of the text
         # alone. Arrow's hash encoding keeps this off the per-post Python path.
         enc = pc.dictionary_encode(table["text"].combine_chunks())
         unique = len(enc.dictionary)
-        probs, labels = predict(cfg, enc.dictionary.to_pylist(), card["version"])
+        probs, labels, how = predict(cfg, enc.dictionary.to_pylist(), card["version"])
         probs = probs[enc.indices.to_numpy()]
     else:
         labels = list(card["labels"])
@@ -89,7 +111,7 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     pq.write_table(pa.table(cols), buf, compression="zstd")
     storage.write_bytes(storage.join(out, "scores.parquet"), buf.getvalue())
     meta = {"day": cfg.day, "rows": table.num_rows, "unique_texts": unique, "labels": labels, "model_version": card["version"],
-            "scoring": cfg.scoring, "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
+            "scoring": cfg.scoring, "inprocess": how or None, "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
             "partition_uri": partition_uri, "partition_snapshot_id": manifest.get("snapshot_id"),
             "seconds": round(seconds, 3), "posts_per_s": round(table.num_rows / seconds, 1) if seconds else None}
     storage.write_bytes(storage.join(out, "scores.json"), json.dumps(meta, indent=1).encode())

@@ -21,12 +21,15 @@ def cpu_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def load_classifier(model_dir: str):
-    """(model, tokenizer, labels, max_length) of a fetched classifier directory; eval mode, on the CPU."""
+def load_classifier(model_dir: str, bf16: bool = False):
+    """(model, tokenizer, labels, max_length) of a fetched classifier directory; eval mode, on the CPU;
+    ``bf16``: weights in bfloat16 (what the CPU serving variant runs)."""
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     label_map = registry.read_label_map(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    kw = {"dtype": torch.bfloat16} if bf16 else {}
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, **kw).eval()
     return model, AutoTokenizer.from_pretrained(model_dir), label_map["labels"], label_map["max_length"]
 
 
@@ -49,6 +52,13 @@ def predict_probs(model, tokenizer, texts: list[str], max_length: int, batch_siz
             out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     model.train(was_training)
     return out
+
+
+def label_agreement(reference, candidate, texts: list[str]) -> float:
+    """Share of ``texts`` on which two ``texts -> probabilities`` functions pick the same label."""
+    if not texts:
+        return 1.0
+    return float(np.mean(np.asarray(reference(texts)).argmax(1) == np.asarray(candidate(texts)).argmax(1)))
 
 
 def embed(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:

@@ -79,8 +79,9 @@ def test_hot_topics_rank_a_new_story_and_ignore_noise():
 def test_score_day_inprocess_matches_the_registered_model(mon_lake, tmp_path):
     from ugc.inference import load_classifier, predict_probs
 
-    cfg = _cfg(mon_lake, NORMAL[2], tmp_path)
+    cfg = _cfg(mon_lake, NORMAL[2], tmp_path, inprocess_bf16=False)
     r = score_day(cfg)
+    assert r["inprocess"] == {"dtype": "fp32"}
     table = lake.read_partition(lake.partition_uri(cfg.lake_uri, NORMAL[2]))
     assert r["rows"] == table.num_rows and r["model_version"] == mon_lake["version"]
     scores = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
@@ -106,7 +107,7 @@ def test_repeated_texts_are_scored_once_and_every_post_gets_its_scores(mon_lake,
                         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
     s = ingest_day(IngestConfig.from_dict({"lake_uri": str(tmp_path / "lake"), "day": day}), f"{landing}/dt={day}")
     assert s["rows"] == len(texts)
-    r = score_day(_cfg(mon_lake, day, tmp_path), partition_uri=s["partition_uri"])
+    r = score_day(_cfg(mon_lake, day, tmp_path, inprocess_bf16=False), partition_uri=s["partition_uri"])
     assert (r["rows"], r["unique_texts"]) == (len(texts), len(set(texts)))
     scores = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
     kept = lake.read_partition(s["partition_uri"], columns=["post_id", "text"])
@@ -115,6 +116,47 @@ def test_repeated_texts_are_scored_once_and_every_post_gets_its_scores(mon_lake,
     ref = predict_probs(model, tok, kept["text"].to_pylist(), max_len)
     np.testing.assert_allclose(np.stack([scores[f"p_{lab}"].to_numpy() for lab in labels], 1), ref, atol=1e-5)
     assert scores["label"].to_pylist() == [labels[i] for i in ref.argmax(1)]
+
+
+def test_inprocess_scoring_runs_bf16_only_where_it_agrees_with_fp32(mon_lake, tmp_path, monkeypatch):
+    from monitoring import scoring
+    from ugc.inference import cpu_bf16, load_classifier, predict_probs
+
+    model_dir = registry.fetch_cached(mon_lake["registry"], mon_lake["version"])
+    texts = lake.read_partition(lake.partition_uri(mon_lake["lake"], NORMAL[1]), columns=["text"])["text"].to_pylist()
+    fp32, tok, labels, max_len = load_classifier(model_dir)
+    ref = predict_probs(fp32, tok, texts, max_len)
+
+    def scores(r):
+        t = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
+        return np.stack([t[f"p_{lab}"].to_numpy() for lab in labels], 1)
+
+    r = score_day(_cfg(mon_lake, NORMAL[1], tmp_path / "a", bf16_check_rows=200))
+    if not cpu_bf16():
+        assert r["inprocess"]["dtype"] == "fp32" and "bf16_skipped" in r["inprocess"]
+        pytest.skip("no native bf16 on this CPU: the fp32 fallback was checked")
+    how = r["inprocess"]
+    assert how["bf16_check_rows"] == 200 and 0 <= how["bf16_agreement"] <= 1
+    assert how["dtype"] == ("bf16" if how["bf16_agreement"] >= 0.995 else "fp32")
+    if how["dtype"] == "bf16":  # bf16's own numbers, close to fp32's
+        bf16 = predict_probs(load_classifier(model_dir, bf16=True)[0], tok, texts, max_len)
+        np.testing.assert_allclose(scores(r), bf16, atol=1e-5)
+        assert np.abs(scores(r) - ref).max() < 0.05
+    # A bf16 that disagrees with fp32 on the sample never scores the day: fp32 does, and the record says why.
+    monkeypatch.setattr(scoring, "label_agreement", lambda *a: 0.9)
+    r = score_day(_cfg(mon_lake, NORMAL[1], tmp_path / "b"))
+    assert r["inprocess"] == {"dtype": "fp32", "bf16_agreement": 0.9, "bf16_check_rows": len(set(texts))}
+    np.testing.assert_allclose(scores(r), ref, atol=1e-5)
+
+
+def test_label_agreement_counts_equal_argmax():
+    from ugc.inference import label_agreement
+
+    probs = {"a": [0.9, 0.1], "b": [0.2, 0.8], "c": [0.6, 0.4]}
+    flipped = {"a": [0.1, 0.9], "b": [0.2, 0.8], "c": [0.6, 0.4]}
+    assert label_agreement(lambda t: [probs[x] for x in t], lambda t: [flipped[x] for x in t], list("abc")) == \
+        pytest.approx(2 / 3)
+    assert label_agreement(lambda t: [], lambda t: [], []) == 1.0
 
 
 def test_negative_spike_against_constructed_baselines(mon_lake, tmp_path):

@@ -58,7 +58,7 @@ def test_oversized_requests_are_refused_and_memory_stays_flat(tiny_registry, tmp
             except InferenceServerException as e:
                 errors.append(e.status())
 
-        for _ in range(5):
+        for _ in range(10):
             threads = [threading.Thread(target=attack) for _ in range(2)]
             for t in threads:
                 t.start()
@@ -69,8 +69,11 @@ def test_oversized_requests_are_refused_and_memory_stays_flat(tiny_registry, tmp
             rss.append(_group_rss_mb(pgid))
         client.close()
     assert set(errors) == {"StatusCode.INVALID_ARGUMENT"}
-    # The first refusal grows the tokenizers' shared-memory buffers once; after that nothing accumulates.
-    assert max(rss) - before < 600 and rss[-1] - rss[0] < 200, (before, rss)
+    # The first refusals grow the python stub's shared-memory pool and buffers up to a ceiling (over the first
+    # ~5 rounds, by timing); a leak would keep climbing with every attack, so the last rounds must sit at the
+    # level of the middle ones.
+    assert max(rss) - before < 600, (before, rss)
+    assert np.mean(rss[-3:]) - np.mean(rss[4:7]) < 100, (before, rss)
 
 
 def test_ugc_serve_stops_tritonserver_and_its_stubs_on_sigterm(tmp_path):
