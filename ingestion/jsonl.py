@@ -180,7 +180,6 @@ def _normal(found) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k, b"1" if v in b"-0123456789" else v) for k, v in found)
 
 
-
 def _text_keys(shape: tuple[tuple[bytes, bytes], ...]) -> tuple[str, ...]:
     """Keys a shape says hold strings (a key seen twice in a line is left to Arrow and the slow path)."""
     try:

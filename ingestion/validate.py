@@ -70,7 +70,8 @@ def build_suite(gx, cfg: ValidateConfig):
         E.ExpectColumnValuesToBeInSet(column="lang", value_set=["zh", "en"],
                                       mostly=1 - cfg.max_other_lang_share, **warn),
         # The pattern holds the two characters themselves, not "\\u" escapes: RE2 has no "\\u", so pandas
-        # would fall back to Python's re row by row; as literals the check runs in Arrow (RE2), 10x faster.
+        # would fall back to Python's re row by row (0.13 s of GX's 0.57 s at 200k posts); as literals the check
+        # runs in Arrow (RE2).
         E.ExpectColumnValuesToNotMatchRegex(column="text", regex=ZERO_WIDTH_CLASS, **warn,
                                             description="no zero-width space (U+200B) or BOM (U+FEFF) in text"),
     ]:

@@ -110,8 +110,9 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     buf = io.BytesIO()
     pq.write_table(pa.table(cols), buf, compression="zstd")
     storage.write_bytes(storage.join(out, "scores.parquet"), buf.getvalue())
-    meta = {"day": cfg.day, "rows": table.num_rows, "unique_texts": unique, "labels": labels, "model_version": card["version"],
-            "scoring": cfg.scoring, "inprocess": how or None, "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
+    meta = {"day": cfg.day, "rows": table.num_rows, "unique_texts": unique, "labels": labels,
+            "model_version": card["version"], "scoring": cfg.scoring, "inprocess": how or None,
+            "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
             "partition_uri": partition_uri, "partition_snapshot_id": manifest.get("snapshot_id"),
             "seconds": round(seconds, 3), "posts_per_s": round(table.num_rows / seconds, 1) if seconds else None}
     storage.write_bytes(storage.join(out, "scores.json"), json.dumps(meta, indent=1).encode())
