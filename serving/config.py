@@ -30,6 +30,12 @@ class DeployConfig(Config):
     max_f1_drop: float = Field(0.005, ge=0, le=1, description="torch's macro-F1 minus the variant's (0.5 pt)")
     variant_eval_rows: int = Field(2000, ge=10, description="test-set rows a variant is judged and timed on "
                                    "(2,000: agreement to +-0.2 pt, a few seconds per variant)")
+    # One single-threaded instance per core: on 2 cores, 2 instances x 1 thread served 535-606 texts/s (c=16,
+    # 8 per request) where 1 instance x 2 threads served 373 and 2 x 2 threads (over-subscribed) 118.
+    cpu_instances: int = Field(2, ge=1, le=64, description="sentiment_classifier instances on the CPU target: one "
+                               "per core of the serving host")
+    intra_op_threads: int = Field(1, ge=0, le=64, description="threads each CPU instance's model runs with "
+                                  "(0 = the library's default: every core, per instance)")
 
 
 class GeneratorDeployConfig(DeployConfig):

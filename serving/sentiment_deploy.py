@@ -45,8 +45,13 @@ def _io(coll, name, dtype, dims):
 
 
 def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_size: int = 64,
-            env_path: str | None = None) -> dict[str, str]:
-    """config.pbtxt text for each model of ``target``'s layout (``models(target)``)."""
+            env_path: str | None = None, cpu_instances: int | None = None,
+            intra_op_threads: int | None = None) -> dict[str, str]:
+    """config.pbtxt text for each model of ``target``'s layout (``models(target)``); CPU instances and their
+    threads default to DeployConfig's."""
+    fields = DeployConfig.model_fields
+    cpu_instances = fields["cpu_instances"].default if cpu_instances is None else cpu_instances
+    intra_op_threads = fields["intra_op_threads"].default if intra_op_threads is None else intra_op_threads
     names = models(target)
     mc = repository.model_config()
     num_labels = len(labels)
@@ -79,7 +84,8 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
 
     steps, out = [], []
     if target == "cpu":
-        clf = base("sentiment_classifier", backend="python")
+        clf = base("sentiment_classifier", backend="python", instances=cpu_instances)
+        clf.parameters["intra_op_threads"].string_value = str(intra_op_threads)  # read by classifier.py
         limits(clf)
         outputs(clf)
         steps.append(("sentiment_classifier", {"TEXT": "TEXT"}, {"probabilities": "probabilities", "label": "label"}))
@@ -178,7 +184,8 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
                 texts, truth = variants.eval_rows(cfg.registry_uri, card, cfg.variant_eval_rows)
                 served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants,
                                                  cfg.min_agreement, cfg.max_f1_drop)
-            cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size)
+            cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size,
+                           cpu_instances=cfg.cpu_instances, intra_op_threads=cfg.intra_op_threads)
             tv = publish(cfg.repo_uri, model_dir, served, cfgs, cfg.target,
                          meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri,
                                "variant": chosen["served"] if chosen else "fp32"})

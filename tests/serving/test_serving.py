@@ -51,6 +51,11 @@ def test_configs_parse_and_the_ensemble_wires_real_tensors(target):
         clf = parsed["sentiment_classifier"]
         assert clf.backend == "python" and len(parsed["sentiment"].ensemble_scheduling.step) == 1
         assert int(clf.parameters["max_text_bytes"].string_value) == 8192
+        # One single-threaded instance per core by default (over-subscribed threads served 3-5x less).
+        assert (clf.instance_group[0].count, clf.parameters["intra_op_threads"].string_value) == (2, "1")
+        other = text_format.Parse(deploy_mod.configs(["a", "b"], 8, "cpu", cpu_instances=4, intra_op_threads=0)[
+            "sentiment_classifier"], mc.ModelConfig())
+        assert (other.instance_group[0].count, other.parameters["intra_op_threads"].string_value) == (4, "0")
     for c in parsed.values():
         assert c.version_policy.latest.num_versions == 2
     ens = parsed["sentiment"]
