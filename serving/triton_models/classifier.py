@@ -7,7 +7,6 @@ length-sorted sub-batches), tokenizer.json and label_map.json. An oversized requ
 parameters ``max_text_bytes`` and ``max_request_bytes``); the other requests of the batch are still served.
 """
 
-import json
 import os
 import sys
 
@@ -17,15 +16,11 @@ import triton_python_backend_utils as pb_utils
 
 class TritonPythonModel:
     def initialize(self, args):
-        here = os.path.join(args["model_repository"], args["model_version"])
-        sys.path.insert(0, here)  # this version's own runners.py
+        sys.path.insert(0, os.path.join(args["model_repository"], args["model_version"]))  # its own runners.py
         import runners
 
         self.runners = runners
-        params = {k: v["string_value"] for k, v in json.loads(args["model_config"]).get("parameters", {}).items()}
-        self.limits = int(params["max_text_bytes"]), int(params["max_request_bytes"])  # serving/sentiment_deploy.py
-        with open(os.path.join(here, "label_map.json"), encoding="utf-8") as f:
-            label_map = json.load(f)
+        here, params, self.limits, label_map = runners.model_args(args)  # limits: serving/sentiment_deploy.py
         self.labels = np.array([s.encode("utf-8") for s in label_map["labels"]], dtype=object)
         self.tok = runners.tokenizer(os.path.join(here, "tokenizer.json"), label_map["max_length"])
         # Threads per instance come from config.pbtxt (0 = the library's default): the deployment decides.

@@ -1,6 +1,5 @@
 """Triton python-backend model (GPU target): logits -> probabilities (softmax, runners.py) and the label name."""
 
-import json
 import os
 import sys
 
@@ -9,14 +8,13 @@ import triton_python_backend_utils as pb_utils
 
 class TritonPythonModel:
     def initialize(self, args):
-        here = os.path.join(args["model_repository"], args["model_version"])
-        sys.path.insert(0, here)  # this version's own runners.py
+        sys.path.insert(0, os.path.join(args["model_repository"], args["model_version"]))  # its own runners.py
         import numpy as np
         import runners
 
         self.softmax = runners.softmax
-        with open(os.path.join(here, "label_map.json"), encoding="utf-8") as f:
-            self.labels = np.array([s.encode("utf-8") for s in json.load(f)["labels"]], dtype=object)
+        label_map = runners.model_args(args)[3]
+        self.labels = np.array([s.encode("utf-8") for s in label_map["labels"]], dtype=object)
 
     def execute(self, requests):
         responses = []

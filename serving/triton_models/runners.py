@@ -14,9 +14,22 @@ each trimmed to its own longest text; masked positions do not change a row's log
 same, in the caller's order.
 """
 
+import json
 import os
 
 import numpy as np
+
+
+def model_args(args) -> tuple[str, dict[str, str], tuple[int, int] | None, dict]:
+    """What a python-backend model's ``initialize(args)`` needs: (its version directory, its config
+    parameters, its (max_text_bytes, max_request_bytes) limits, None for a model that takes no text, the
+    version's label_map.json)."""
+    here = os.path.join(args["model_repository"], args["model_version"])
+    params = {k: v["string_value"] for k, v in json.loads(args["model_config"]).get("parameters", {}).items()}
+    limits = (int(params["max_text_bytes"]), int(params["max_request_bytes"])) if "max_text_bytes" in params \
+        else None
+    with open(os.path.join(here, "label_map.json"), encoding="utf-8") as f:
+        return here, params, limits, json.load(f)
 
 
 def tokenizer(tokenizer_json: str, max_length: int):

@@ -7,7 +7,6 @@ model step. An oversized text or request (config parameters ``max_text_bytes`` a
 gets INVALID_ARG before anything is decoded or tokenized.
 """
 
-import json
 import os
 import sys
 
@@ -16,15 +15,12 @@ import triton_python_backend_utils as pb_utils
 
 class TritonPythonModel:
     def initialize(self, args):
-        here = os.path.join(args["model_repository"], args["model_version"])
-        sys.path.insert(0, here)  # this version's own runners.py
+        sys.path.insert(0, os.path.join(args["model_repository"], args["model_version"]))  # its own runners.py
         import runners
 
         self.runners = runners
-        params = {k: v["string_value"] for k, v in json.loads(args["model_config"]).get("parameters", {}).items()}
-        self.limits = int(params["max_text_bytes"]), int(params["max_request_bytes"])  # serving/sentiment_deploy.py
-        with open(os.path.join(here, "label_map.json"), encoding="utf-8") as f:
-            self.tok = runners.tokenizer(os.path.join(here, "tokenizer.json"), json.load(f)["max_length"])
+        here, _, self.limits, label_map = runners.model_args(args)  # limits: serving/sentiment_deploy.py
+        self.tok = runners.tokenizer(os.path.join(here, "tokenizer.json"), label_map["max_length"])
 
     def execute(self, requests):
         responses = []
