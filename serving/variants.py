@@ -40,11 +40,11 @@ def quantize_int8(fp32_path: str, out_path: str) -> str:
 
 
 def save_bf16(model_dir: str, out_dir: str) -> str:
-    """The classifier's weights in bf16 with its config: what the torch runner serves (half the fp32 bytes)."""
-    import torch
-    from transformers import AutoModelForSequenceClassification
+    """The classifier's weights in bf16 with its config: what the torch runner serves (half the fp32 bytes),
+    loaded as in-process bf16 scoring loads them (ugc.inference)."""
+    from ugc.inference import load_classifier
 
-    AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.bfloat16).save_pretrained(out_dir)
+    load_classifier(model_dir, bf16=True)[0].save_pretrained(out_dir)
     return out_dir
 
 
