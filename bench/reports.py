@@ -10,8 +10,13 @@ time as a ratio to the smallest size's, next to the ratio of sizes: equal ratios
 Public-opinion features (``--opinion-sizes``): a crisis day (20 % of posts on one story, an influencer
 drawing replies) after a normal baseline day; times hot terms, topic clustering, opinion leaders and the
 incremental profile update separately, each size in a fresh process so its peak RSS is its own.
+Drift's measuring path (``--drift-only``, needs ``--triton-url`` with the production model deployed): the drift
+report of one day in a fresh process per run, as an Airflow task runs it, measured by torch in process (the
+baseline) and by the served model over gRPC; first with the reference profile to build, then cached. Prints
+seconds from interpreter start to report, peak RSS, and whether torch was imported.
 Usage: python bench/reports.py --registry REG [--sizes 100000,1000000] [--score-sizes 2000,10000]
        python bench/reports.py --opinion-only [--opinion-sizes 100000,1000000]
+       python bench/reports.py --registry REG --drift-only --triton-url HOST:PORT [--drift-posts 20000]
 """
 
 from __future__ import annotations
@@ -180,6 +185,50 @@ def run_opinion(sizes: list[int]) -> None:
         print(f"  {n:,} vs {n0:,}: size x{n / n0:.1f}, time x{t / t0:.2f}")
 
 
+def drift_one(lake_uri: str, day: str, registry_uri: str, reports: str, scoring: str, url: str) -> dict:
+    """One drift report in this (fresh) process: seconds including imports, peak RSS, torch imported or not."""
+    import logging
+    import resource
+    import sys
+
+    t0 = time.perf_counter()
+    logging.disable(logging.WARNING)
+    from monitoring.config import ReportConfig
+    from monitoring.drift import drift_report
+
+    cfg = ReportConfig.from_dict({"lake_uri": lake_uri, "day": day, "registry_uri": registry_uri,
+                                  "reports_uri": reports, "scoring": scoring, "triton_url": url})
+    r = drift_report(cfg)
+    return {"seconds": time.perf_counter() - t0, "status": r["status"], "values": r["values"],
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch": "torch" in sys.modules}
+
+
+def run_drift(a) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ugc import registry
+
+    root = tempfile.mkdtemp(prefix="ugc-bench-drift-")
+    lake_uri, day = f"{root}/lake", BASE_DAY + timedelta(days=1)
+    make_day(lake_uri, f"{root}/landing", day, a.drift_posts)
+    from monitoring.config import ReportConfig
+
+    constructed_scores(ReportConfig.from_dict({"lake_uri": lake_uri, "day": str(day), "reports_uri": f"{root}/r"}),
+                       registry.production(a.registry)["labels"])
+    best = {}
+    for scoring, source in (("inprocess", "torch"), ("triton", "Triton")):
+        for run_ in ("reference built", "reference cached"):
+            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
+                r = ex.submit(drift_one, lake_uri, str(day), a.registry, f"{root}/r", scoring, a.triton_url).result()
+            best[(source, run_)] = r["seconds"]
+            print(f"drift {a.drift_posts:,} posts, {source:6} {run_:16}: {r['seconds']:6.2f}s, peak RSS "
+                  f"{r['peak_rss_mb']:,.0f} MB, torch imported: {r['torch']}, {r['status']}, domain AUC "
+                  f"{r['values']['embedding_domain_auc']:.3f}", flush=True)
+    for run_ in ("reference built", "reference cached"):
+        print(f"  {run_}: Triton x{best[('torch', run_)] / best[('Triton', run_)]:.2f} the torch path's speed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--registry", help="registry with a production sentiment model (all but --opinion-only)")
@@ -189,10 +238,16 @@ def main() -> None:
     ap.add_argument("--score-sizes", default="2000,10000")
     ap.add_argument("--scoring", choices=("inprocess", "triton"), default="inprocess")
     ap.add_argument("--triton-url", default="127.0.0.1:8001")
+    ap.add_argument("--drift-only", action="store_true", help="drift's measuring path: torch vs Triton")
+    ap.add_argument("--drift-posts", type=int, default=20_000)
     a = ap.parse_args()
     import logging
 
     logging.disable(logging.INFO)
+    if a.drift_only:
+        if not a.registry:
+            ap.error("--drift-only needs --registry")
+        return run_drift(a)
     run_opinion([int(x) for x in a.opinion_sizes.split(",")])
     if a.opinion_only:
         return

@@ -41,6 +41,9 @@ class ReportConfig(Config):
     bf16_check_rows: int = Field(1000, ge=1, description="posts of the day scored both ways (a few seconds)")
     triton_url: str = Field(default_factory=settings.TRITON_GRPC_URL.get, description="Triton gRPC host:port")
     triton_model: str = Field("sentiment", description="the served ensemble's name")
+    triton_embedding_model: str = Field("sentiment_classifier", description="the served model drift asks for "
+                                        "embeddings (the ensemble's CPU step: an ensemble computes every output "
+                                        "of its steps, so classification traffic would pay for them there)")
     batch_size: int = Field(64, ge=1, description="texts per gRPC request")
     timeout_s: float = Field(30.0, gt=0, description="per request")
     baseline_days: int = Field(7, ge=1, le=90, description="trailing days for spike detection and hot topics")

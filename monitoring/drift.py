@@ -5,6 +5,7 @@ train.parquet), less the public labelled corpora mixed into it (they are not the
 profile (sampled lengths, language/platform mix, [UNK] rate, embeddings,
 predictions) is computed once per model version and cached under ``{reports}/_reference/<version>/``.
 Current = the day's partition and its scores. Outputs ``drift.json`` and ``drift.html`` per day.
+Texts are measured by the served model over Triton or by torch in process (monitoring/encoders.py).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import pyarrow.compute as pc
 
 from monitoring import html, stats
 from monitoring.config import ReportConfig
-from monitoring.scoring import day_dir, production_card, read_scores
+from monitoring.encoders import Encoder, open_encoder, unk_rate
+from monitoring.scoring import ScoringUnavailable, day_dir, production_card, read_scores
 from ugc import lake, registry, storage
-from ugc.inference import embed, load_classifier, predict_probs
 from ugc.splits import read_split
+from ugc.triton_client import ServingUnavailable
 from ugc.vocab import LANGS, PUBLIC_SOURCES
 
 log = logging.getLogger(__name__)
@@ -46,16 +48,6 @@ def _sample(table: pa.Table, n: int, seed: int) -> pa.Table:
     return table.take(pa.array(idx))
 
 
-def unk_rate(tokenizer, texts: list[str], max_length: int) -> float:
-    """Share of real (non-special) tokens that are the tokenizer's unknown token."""
-    if not texts:
-        return 0.0
-    enc = tokenizer(texts, truncation=True, max_length=max_length, add_special_tokens=False)["input_ids"]
-    total = sum(len(e) for e in enc)
-    unk = sum(sum(1 for t in e if t == tokenizer.unk_token_id) for e in enc)
-    return unk / total if total else 0.0
-
-
 def _counts(values: pa.Array, cats: list[str]) -> list[int]:
     return stats.category_counts(values.to_pylist(), cats).tolist()
 
@@ -67,9 +59,9 @@ def own_traffic(train: pa.Table) -> pa.Table:
     return own if own.num_rows else train
 
 
-def reference_profile(cfg: ReportConfig, card: dict, model_bundle) -> dict:
-    """The production model's training-data profile (cached per model version)."""
-    base = storage.join(cfg.reports, "_reference", card["version"])
+def reference_profile(cfg: ReportConfig, card: dict, enc: Encoder) -> dict:
+    """The production model's training-data profile (cached per model version and encoder source)."""
+    base = storage.join(cfg.reports, "_reference", card["version"], enc.source)
     try:
         prof = json.loads(storage.read_bytes(storage.join(base, "profile.json")))
         arrays = np.load(io.BytesIO(storage.read_bytes(storage.join(base, "arrays.npz"))))
@@ -79,18 +71,17 @@ def reference_profile(cfg: ReportConfig, card: dict, model_bundle) -> dict:
     lineage = registry.lineage(cfg.registry, card["version"])
     manifest = json.loads(storage.read_bytes(lineage["data_manifest_uri"]))
     train = own_traffic(read_split(manifest["train_uri"]))
-    model, tok, labels, max_length = model_bundle
     sample = _sample(train, cfg.reference_sample, cfg.seed)
     texts = sample["text"].to_pylist()
-    probs = predict_probs(model, tok, texts, max_length, 128)
+    probs = enc.probs(texts)
     texts = content_texts(texts)
-    emb = embed(model, tok, texts[:cfg.embedding_sample], max_length)
+    emb = enc.embed(texts[:cfg.embedding_sample])
     platforms = sorted(set(train["platform"].to_pylist()))
-    prof = {"version": card["version"], "data_snapshot_id": lineage["data_snapshot_id"], "rows": train.num_rows,
-            "train_uri": manifest["train_uri"], "labels": labels, "platforms": platforms + ["(other)"],
-            "lang_counts": _counts(train["lang"], list(LANGS)),
+    prof = {"version": card["version"], "source": enc.source, "data_snapshot_id": lineage["data_snapshot_id"],
+            "rows": train.num_rows, "train_uri": manifest["train_uri"], "labels": enc.labels,
+            "platforms": platforms + ["(other)"], "lang_counts": _counts(train["lang"], list(LANGS)),
             "platform_counts": _counts(train["platform"], platforms + ["(other)"]),
-            "unk_rate": unk_rate(tok, texts, max_length)}
+            "unk_rate": unk_rate(enc.tokenizer, texts)}
     arrays = {"lengths": pc.utf8_length(train["text"]).to_numpy(zero_copy_only=False), "probs": probs,
               "embeddings": emb}
     buf = io.BytesIO()
@@ -112,9 +103,19 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     drift.json/html and returns status + values."""
     scores, _ = read_scores(cfg, scores_uri=scores_uri)
     card = production_card(cfg)
-    bundle = load_classifier(registry.fetch_cached(cfg.registry, card["version"]))
-    model, tok, labels, max_length = bundle
-    ref = reference_profile(cfg, card, bundle)
+    try:
+        enc = open_encoder(cfg, card["version"], registry.fetch_cached(cfg.registry, card["version"]))
+        try:
+            return _measure(cfg, card, enc, scores)
+        finally:
+            enc.close()
+    except ServingUnavailable as e:  # retryable, as scoring's
+        raise ScoringUnavailable(f"{e} (set scoring=inprocess to measure drift without Triton)") from e
+
+
+def _measure(cfg: ReportConfig, card: dict, enc: Encoder, scores: pa.Table) -> dict:
+    labels = enc.labels
+    ref = reference_profile(cfg, card, enc)
     cur = lake.read_partition(lake.partition_uri(cfg.lake_uri, cfg.date), columns=["text", "lang", "platform"])
     if cur.num_rows < 2:
         raise ValueError(f"{cfg.day} has {cur.num_rows} posts: too few to measure drift")
@@ -126,7 +127,7 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
     ref_pred = np.bincount(ref["probs"].argmax(1), minlength=len(labels))
     cur_pred = np.bincount(cur_probs.argmax(1), minlength=len(labels))
     cur_lang = _counts(cur["lang"], list(LANGS))
-    emb_cur = embed(model, tok, texts[:cfg.embedding_sample], max_length)
+    emb_cur = enc.embed(texts[:cfg.embedding_sample])
     mmd = stats.mmd2_rbf(ref["embeddings"], emb_cur, permutations=cfg.permutations, seed=cfg.seed)
     edges, ref_len, cur_len = stats.binned_counts(ref["lengths"], lengths, 10)
     values = {
@@ -134,7 +135,7 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
         "length_ks": stats.ks_statistic(ref["lengths"], lengths),
         "lang_psi": stats.psi_from_counts(ref["lang_counts"], cur_lang),
         "platform_psi": stats.psi_from_counts(ref["platform_counts"], _counts(cur["platform"], ref["platforms"])),
-        "unk_rate_delta": unk_rate(tok, texts, max_length) - ref["unk_rate"],
+        "unk_rate_delta": unk_rate(enc.tokenizer, texts) - ref["unk_rate"],
         # A significant MMD only: at a few hundred points the estimate of "no drift" is noisy around 0.
         "embedding_mmd2": mmd["mmd2"] if mmd["p_value"] < 0.05 else 0.0,
         "embedding_domain_auc": stats.domain_auc(ref["embeddings"], emb_cur, seed=cfg.seed),
@@ -150,6 +151,7 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
         "reference": {"data_snapshot_id": ref["data_snapshot_id"], "rows": int(ref["rows"]),
                       "train_uri": ref["train_uri"]},
         "current": {"posts": cur.num_rows, "sample": sample.num_rows, "embedding_sample": len(emb_cur)},
+        "encoder": {"source": enc.source, "fallback": enc.fallback},
         "metrics": metrics, "mmd": mmd,
         "failed": sorted(k for k, m in metrics.items() if m["status"] == "fail"),
         "warned": sorted(k for k, m in metrics.items() if m["status"] == "warn"),
@@ -173,6 +175,13 @@ def drift_report(cfg: ReportConfig, scores_uri: str | None = None) -> dict:
 def summary(r: dict) -> str:
     bad = [f"{k}={r['metrics'][k]['value']:.3f}" for k in r["failed"] + r["warned"]]
     return f"{r['day']}: drift {r['status'].upper()} vs {r['model_version']}" + (f" ({', '.join(bad)})" if bad else "")
+
+
+def _source(r: dict) -> str:
+    e = r.get("encoder") or {}
+    what = {"triton": "the served model (Triton)", "torch": "the registered model in process (torch)"}
+    return what.get(e.get("source"), "the production model") + (f", because {e['fallback']}" if e.get("fallback")
+                                                                  else "")
 
 
 def _shares(v) -> list[float]:
@@ -205,6 +214,6 @@ def render(r: dict) -> str:
         f"<p>Mean confidence: reference {d['mean_confidence']['reference']:.3f}, current "
         f"{d['mean_confidence']['current']:.3f}. [UNK] rate: reference {r['unk_rate']['reference']:.4f}, current "
         f"{r['unk_rate']['current']:.4f}. MMD² {r['mmd']['mmd2']:.4f} (p={r['mmd']['p_value']:.3f}, "
-        f"σ={r['mmd']['sigma']:.3g}).</p>",
+        f"σ={r['mmd']['sigma']:.3g}). Texts measured by {html.escape(_source(r))}.</p>",
     ]
     return html.page(f"Drift report {r['day']}", f"model {r['model_version']}", sections)

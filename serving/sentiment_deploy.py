@@ -2,7 +2,8 @@
 
 CPU target, one python-backend hop (tokenizer, model and softmax in one process):
     {repo}/sentiment_classifier/config.pbtxt, <v>/model.py, runners.py, tokenizer.json, label_map.json,
-                                              and model.onnx (fp32/int8) or hf/ (bf16): the variant deploy chose
+                                              and model.onnx (fp32/int8) or hf/ (bf16): the variant deploy chose;
+                                              also answers ``embedding`` to callers that ask (nightly drift)
     {repo}/sentiment/config.pbtxt,            <v>/model.json   (ensemble of the one step)
 GPU target, the model on Triton's native onnxruntime between two python steps:
     {repo}/sentiment_tokenizer/  <v>/model.py, tokenizer.json, label_map.json
@@ -46,9 +47,10 @@ def _io(coll, name, dtype, dims):
 
 def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_size: int = 64,
             env_path: str | None = None, cpu_instances: int | None = None,
-            intra_op_threads: int | None = None) -> dict[str, str]:
+            intra_op_threads: int | None = None, registry_version: str = "") -> dict[str, str]:
     """config.pbtxt text for each model of ``target``'s layout (``models(target)``); CPU instances and their
-    threads default to DeployConfig's."""
+    threads default to DeployConfig's. ``registry_version`` is published as a parameter of the models callers
+    address (the ensemble, the CPU classifier), so a caller can tell which registered model answers."""
     fields = DeployConfig.model_fields
     cpu_instances = fields["cpu_instances"].default if cpu_instances is None else cpu_instances
     intra_op_threads = fields["intra_op_threads"].default if intra_op_threads is None else intra_op_threads
@@ -82,12 +84,18 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
         _io(c.output, "probabilities", mc.TYPE_FP32, [num_labels])
         _io(c.output, "label", mc.TYPE_STRING, [1])
 
+    def describe(c):  # clients read the probability order and the registered version here
+        c.parameters["labels"].string_value = json.dumps(list(labels))
+        c.parameters["registry_version"].string_value = registry_version
+
     steps, out = [], []
     if target == "cpu":
         clf = base("sentiment_classifier", backend="python", instances=cpu_instances)
         clf.parameters["intra_op_threads"].string_value = str(intra_op_threads)  # read by classifier.py
         limits(clf)
         outputs(clf)
+        describe(clf)
+        _io(clf.output, "embedding", mc.TYPE_FP32, [-1])  # hidden size: the model's own
         steps.append(("sentiment_classifier", {"TEXT": "TEXT"}, {"probabilities": "probabilities", "label": "label"}))
         out.append(clf)
     else:
@@ -99,6 +107,7 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
         _io(model.input, "input_ids", mc.TYPE_INT64, [-1])
         _io(model.input, "attention_mask", mc.TYPE_INT64, [-1])
         _io(model.output, "logits", mc.TYPE_FP32, [num_labels])
+        _io(model.output, "embedding", mc.TYPE_FP32, [-1])
         w = model.model_warmup.add(name="zeros", batch_size=8)
         for name in ("input_ids", "attention_mask"):
             w.inputs[name].data_type = mc.TYPE_INT64
@@ -114,7 +123,7 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
     ens = base("sentiment", platform="ensemble", batching=False)
     _io(ens.input, "TEXT", mc.TYPE_STRING, [1])
     outputs(ens)
-    ens.parameters["labels"].string_value = json.dumps(list(labels))  # clients read the probability order here
+    describe(ens)
     for name, inp, outp in steps:
         s = ens.ensemble_scheduling.step.add(model_name=name, model_version=-1)
         s.input_map.update(inp)
@@ -185,7 +194,8 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
                 served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants,
                                                  cfg.min_agreement, cfg.max_f1_drop)
             cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size,
-                           cpu_instances=cfg.cpu_instances, intra_op_threads=cfg.intra_op_threads)
+                           cpu_instances=cfg.cpu_instances, intra_op_threads=cfg.intra_op_threads,
+                           registry_version=card["version"])
             tv = publish(cfg.repo_uri, model_dir, served, cfgs, cfg.target,
                          meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri,
                                "variant": chosen["served"] if chosen else "fp32"})

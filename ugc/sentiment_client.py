@@ -57,39 +57,55 @@ class SentimentClient(TritonClient):
             self._labels = json.loads(self.model_parameter("labels"))
         return self._labels
 
-    def _infer(self, batch: list[bytes], with_labels: bool = False):
+    def registry_version(self) -> str | None:
+        """The registered model version the deployment serves (a config parameter deploy writes), None when
+        the deployment predates it."""
+        return self.model_parameter("registry_version") or None
+
+    def _infer(self, batch: list[bytes], with_labels: bool = False, embeddings: bool = False):
         import tritonclient.grpc as grpcclient
 
         chunk = np.array(batch, dtype=object).reshape(-1, 1)
         inp = grpcclient.InferInput("TEXT", list(chunk.shape), "BYTES")
         inp.set_data_from_numpy(chunk)
-        outs = [grpcclient.InferRequestedOutput(n) for n in (("probabilities", "label") if with_labels
-                                                              else ("probabilities",))]
+        names = ("probabilities",) + (("label",) if with_labels else ()) + (("embedding",) if embeddings else ())
+        outs = [grpcclient.InferRequestedOutput(n) for n in names]
         res = self._call(lambda: self._client.infer(self.model, [inp], outputs=outs, client_timeout=self.timeout_s))
         probs = res.as_numpy("probabilities").astype(np.float32)
+        if embeddings:
+            return probs, res.as_numpy("embedding").astype(np.float32)
         if not with_labels:
             return probs
         return probs, [n.decode() if isinstance(n, bytes) else str(n) for n in res.as_numpy("label").reshape(-1)]
 
-    def probabilities(self, texts: list[str], concurrency: int = 1) -> np.ndarray:
-        """(len(texts), len(labels())) probabilities, in order. ``concurrency`` batches in flight at once
-        let Triton's dynamic batcher merge them (bulk scoring)."""
+    def probabilities(self, texts: list[str], concurrency: int = 1, embeddings: bool = False):
+        """(len(texts), len(labels())) probabilities, in order; with ``embeddings``, also the encoder's sentence
+        embeddings (a model that serves them: ``sentiment_classifier``) as a (probabilities, embeddings) pair.
+        ``concurrency`` batches in flight at once let Triton's dynamic batcher merge them (bulk scoring)."""
         data = self._validate(texts)
         self.labels()
         # Length-bucketed: the served model trims each batch to its longest text, so batches of similar lengths
         # (sorted by UTF-8 length, a proxy for tokens) spend no compute on padding; answers go back in order.
         order = np.argsort([len(b) for b in data], kind="stable")
         batches = [[data[j] for j in order[i:i + self.batch_size]] for i in range(0, len(data), self.batch_size)]
+
+        def infer(b):
+            return self._infer(b, embeddings=embeddings)
+
         if concurrency <= 1:
-            probs = np.concatenate([self._infer(b) for b in batches])
+            parts = [infer(b) for b in batches]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(concurrency) as pool:  # the gRPC client is thread-safe
-                probs = np.concatenate(list(pool.map(self._infer, batches)))
-        out = np.empty_like(probs)
-        out[order] = probs
-        return out
+                parts = list(pool.map(infer, batches))
+        outs = []
+        for col in zip(*parts, strict=True) if embeddings else [parts]:
+            got = np.concatenate(col)
+            out = np.empty_like(got)
+            out[order] = got
+            outs.append(out)
+        return tuple(outs) if embeddings else outs[0]
 
     def classify(self, texts: list[str]) -> list[Prediction]:
         """One Prediction per text, in order; sends batches of ``batch_size``."""

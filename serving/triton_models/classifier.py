@@ -5,6 +5,10 @@ server/stub boundary once and no padded id tensors travel between steps. The ver
 file as model.py, runners.py (the variant deploy chose: model.onnx or hf/, the tokenizer, the size limits and
 length-sorted sub-batches), tokenizer.json and label_map.json. An oversized request gets INVALID_ARG (config
 parameters ``max_text_bytes`` and ``max_request_bytes``); the other requests of the batch are still served.
+
+A caller may also ask for ``embedding`` (the encoder's mean-pooled last hidden state, what the nightly drift
+report compares), computed in the same pass and only when some request of the batch asks for it: the
+``sentiment`` ensemble maps probabilities and label only, so classification traffic never pays for it.
 """
 
 import os
@@ -27,7 +31,7 @@ class TritonPythonModel:
         self.run, self.multiple = runners.load(here, int(params.get("intra_op_threads", "0")))
 
     def execute(self, requests):
-        texts, spans, out = [], [], {}
+        texts, spans, out, want = [], [], {}, set()
         for i, request in enumerate(requests):
             raw = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
             try:
@@ -35,15 +39,22 @@ class TritonPythonModel:
             except ValueError as e:
                 out[i] = self.runners.invalid(pb_utils, str(e))
                 continue
+            if "embedding" in request.requested_output_names():
+                want.add(i)
             spans.append((i, len(texts), len(texts) + len(batch)))
             texts += batch
-        probs = np.zeros((0, len(self.labels)), np.float32)
+        probs, emb = np.zeros((0, len(self.labels)), np.float32), None
         if texts:  # one tokenizer call and one bucketed model pass for every request Triton merged
             ids, mask = self.runners.encode(self.tok, texts)
-            probs = self.runners.softmax(self.runners.run_bucketed(self.run, ids, mask, multiple=self.multiple))
+            run = (lambda i, m: self.run(i, m, embeddings=True)) if want else self.run
+            logits = self.runners.run_bucketed(run, ids, mask, multiple=self.multiple)
+            logits, emb = logits if want else (logits, None)
+            probs = self.runners.softmax(logits)
         for i, a, b in spans:
             p = probs[a:b]
-            out[i] = pb_utils.InferenceResponse(output_tensors=[
-                pb_utils.Tensor("probabilities", p),
-                pb_utils.Tensor("label", self.labels[p.argmax(axis=1)].reshape(-1, 1))])
+            tensors = [pb_utils.Tensor("probabilities", p),
+                       pb_utils.Tensor("label", self.labels[p.argmax(axis=1)].reshape(-1, 1))]
+            if i in want:
+                tensors.append(pb_utils.Tensor("embedding", emb[a:b]))
+            out[i] = pb_utils.InferenceResponse(output_tensors=tensors)
         return [out[i] for i in range(len(requests))]

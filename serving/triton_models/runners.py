@@ -71,9 +71,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multiple: int = 1) -> np.ndarray:
-    """``run(ids, mask) -> (n, labels) logits`` applied to length-sorted sub-batches of ``rows``, each trimmed to
-    its longest text rounded up to ``multiple``; logits in input order."""
+def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multiple: int = 1):
+    """``run(ids, mask) -> (n, labels) logits`` (or a tuple of per-row arrays, e.g. logits and embeddings)
+    applied to length-sorted sub-batches of ``rows``, each trimmed to its longest text rounded up to
+    ``multiple``; the same shape of answer, rows in input order."""
     lengths = mask.sum(axis=1)
     order = np.argsort(lengths, kind="stable")
     parts = []
@@ -81,27 +82,48 @@ def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multipl
         idx = order[s:s + rows]
         longest = max(int(lengths[idx].max()), 1)
         longest = min(-(-longest // multiple) * multiple, ids.shape[1])
-        parts.append(np.asarray(run(ids[idx, :longest], mask[idx, :longest]), dtype=np.float32))
-    if not parts:
-        return np.zeros((0, 0), np.float32)
-    out = np.empty((len(ids), parts[0].shape[1]), np.float32)
-    out[order] = np.concatenate(parts)
-    return out
+        parts.append(run(ids[idx, :longest], mask[idx, :longest]))
+    single = not parts or not isinstance(parts[0], tuple)
+    columns = [[np.asarray(p if single else p[k], dtype=np.float32) for p in parts]
+               for k in range(1 if single else len(parts[0]))]
+    outs = []
+    for col in columns:
+        if not col:
+            outs.append(np.zeros((0, 0), np.float32))
+            continue
+        out = np.empty((len(ids), col[0].shape[1]), np.float32)
+        out[order] = np.concatenate(col)
+        outs.append(out)
+    return outs[0] if single else tuple(outs)
+
+
+def mean_pool(hidden, mask):
+    """Mean of the (torch) last hidden states over real tokens: the sentence embedding drift compares, the
+    arithmetic of ugc.inference.embed."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1)
 
 
 def onnx_runner(path: str, threads: int = 0):
-    """(run, multiple) for an ONNX graph on onnxruntime's CPU provider (``threads`` 0 = its default)."""
+    """(run, multiple) for an ONNX graph on onnxruntime's CPU provider (``threads`` 0 = its default);
+    ``run(ids, mask)`` returns logits, ``run(ids, mask, embeddings=True)`` (logits, embedding): the export's
+    second output."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    return (lambda ids, mask: sess.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]), 1
+
+    def run(ids, mask, embeddings=False):
+        out = sess.run(["logits", "embedding"] if embeddings else ["logits"], {"input_ids": ids, "attention_mask": mask})
+        return tuple(out) if embeddings else out[0]
+
+    return run, 1
 
 
 def torch_bf16_runner(hf_dir: str, threads: int = 0):
-    """(run, multiple) for the classifier saved in ``hf_dir``, run by torch in bf16 (AMX/AVX512-BF16 units).
-    Lengths round up to 8 so oneDNN meets few distinct shapes and reuses its kernels."""
+    """(run, multiple) for the classifier saved in ``hf_dir``, run by torch in bf16 (AMX/AVX512-BF16 units),
+    ``run`` as onnx_runner's. Lengths round up to 8 so oneDNN meets few distinct shapes and reuses its kernels."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -109,9 +131,12 @@ def torch_bf16_runner(hf_dir: str, threads: int = 0):
         torch.set_num_threads(threads)
     model = AutoModelForSequenceClassification.from_pretrained(hf_dir, dtype=torch.bfloat16).eval()
 
-    def run(ids, mask):
+    def run(ids, mask, embeddings=False):
+        ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
         with torch.inference_mode():
-            return model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits.float().numpy()
+            out = model(input_ids=ids, attention_mask=mask, output_hidden_states=embeddings)
+            logits = out.logits.float().numpy()
+            return (logits, mean_pool(out.hidden_states[-1].float(), mask).numpy()) if embeddings else logits
 
     return run, 8
 
@@ -119,5 +144,6 @@ def torch_bf16_runner(hf_dir: str, threads: int = 0):
 def load(version_dir: str, threads: int = 0):
     """(run, multiple) for what a published version holds: hf/ (bf16 torch) or model.onnx (onnxruntime)."""
     hf = os.path.join(version_dir, "hf")
-    return torch_bf16_runner(hf, threads) if os.path.isdir(hf) else onnx_runner(os.path.join(version_dir,
-                                                                                         "model.onnx"), threads)
+    if os.path.isdir(hf):
+        return torch_bf16_runner(hf, threads)
+    return onnx_runner(os.path.join(version_dir, "model.onnx"), threads)

@@ -40,6 +40,18 @@ def mon_lake(tmp_path_factory) -> dict:
     return {"lake": lake_uri, "registry": reg, "version": cand["version"]}
 
 
+@pytest.fixture(scope="session")
+def served(mon_lake, tmp_path_factory):
+    """The promoted model deployed to a REAL tritonserver (the default variants); yields its gRPC URL."""
+    from serving.config import DeployConfig
+    from serving.sentiment_deploy import deploy
+    from serving.server import TritonServer
+
+    with TritonServer(str(tmp_path_factory.mktemp("repo"))) as server:
+        deploy(DeployConfig(registry_uri=mon_lake["registry"], repo_uri=server.repo, triton_url=server.grpc_url))
+        yield server.grpc_url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

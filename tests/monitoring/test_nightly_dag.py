@@ -14,17 +14,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 
 @pytest.fixture(scope="module")
-def served(mon_lake, tmp_path_factory):
-    from serving.config import DeployConfig
-    from serving.sentiment_deploy import deploy
-    from serving.server import TritonServer
-
-    with TritonServer(str(tmp_path_factory.mktemp("repo"))) as server:
-        deploy(DeployConfig(registry_uri=mon_lake["registry"], repo_uri=server.repo, triton_url=server.grpc_url))
-        yield server.grpc_url
-
-
-@pytest.fixture(scope="module")
 def dags(airflow_db):
     """Every DAG parsed and written to the metadata DB, as the dag-processor would, so asset events
     queue runs of the DAGs that consume them."""

@@ -209,8 +209,9 @@ def test_drift_passes_on_a_normal_day_and_fails_on_a_shifted_one(mon_lake, tmp_p
     assert report["reference"]["data_snapshot_id"] and report["model_version"] == mon_lake["version"]
     page = storage.read_bytes(bad["html_uri"]).decode()
     assert "fail" in page and page.count("<svg") == 3
-    # The reference profile is cached per model version.
-    assert storage.exists(storage.join(normal.reports, "_reference", mon_lake["version"], "profile.json"))
+    # The reference profile is cached per model version and source (torch here: scoring in process).
+    assert storage.exists(storage.join(normal.reports, "_reference", mon_lake["version"], "torch", "profile.json"))
+    assert report["encoder"] == {"source": "torch", "fallback": None}
 
 
 def test_missing_inputs_and_bad_config_fail_clearly(mon_lake, tmp_path):

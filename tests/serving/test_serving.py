@@ -113,6 +113,21 @@ def test_deploy_then_classify_over_grpc_matches_torch(tiny_registry, model_dir, 
         bulk = c.probabilities(mixed, concurrency=3)
     np.testing.assert_allclose(bulk, np.concatenate([ref[::-1], ref]), atol=1e-4)
     assert [p.label for p in preds] == [m.config.id2label[i] for i in ref.argmax(1)]
+    # The classifier step also answers embeddings to a caller that asks (nightly drift): torch's own, in order;
+    # both models name the registered version they serve.
+    from ugc.inference import embed
+
+    with SentimentClient(triton.grpc_url, "sentiment_classifier", batch_size=2) as c:
+        probs, emb = c.probabilities(mixed, concurrency=3, embeddings=True)
+        assert c.registry_version() == registry.production(tiny_registry)["version"]
+    np.testing.assert_allclose(probs, bulk, atol=1e-6)
+    np.testing.assert_allclose(emb, embed(m, tok, mixed, registry.read_label_map(model_dir)["max_length"]), atol=1e-4)
+    with SentimentClient(triton.grpc_url) as c:
+        assert c.registry_version() == registry.production(tiny_registry)["version"]
+        from tritonclient.utils import InferenceServerException
+
+        with pytest.raises(InferenceServerException, match="embedding"):  # the ensemble does not carry it
+            c.probabilities(TEXTS, embeddings=True)
 
 
 @pytest.mark.skipif(not cpu_bf16(), reason="bf16 is measured and served only on a CPU with AMX/AVX512-BF16")
@@ -139,6 +154,13 @@ def test_the_bf16_variant_is_served_by_torch_inside_triton(tiny_registry, model_
         got = c.probabilities(TEXTS[::-1] + TEXTS, concurrency=3)
     # bf16 keeps 8 bits of mantissa: probabilities within 0.02 of fp32 torch, in the caller's order.
     np.testing.assert_allclose(got, np.concatenate([ref[::-1], ref]), atol=0.02)
+    from ugc.inference import embed
+
+    with SentimentClient(triton.grpc_url, "sentiment_classifier", batch_size=2) as c:
+        _, emb = c.probabilities(TEXTS, embeddings=True)
+    want = embed(m, tok, TEXTS, registry.read_label_map(model_dir)["max_length"])
+    cos = (emb * want).sum(1) / np.linalg.norm(emb, axis=1) / np.linalg.norm(want, axis=1)
+    assert cos.min() > 0.995, cos
 
 
 def test_the_gpu_targets_python_steps_tokenize_limit_and_softmax_in_triton(model_dir, tmp_path):

@@ -1,0 +1,103 @@
+"""What the drift report measures texts with: the production model's probabilities and sentence embeddings.
+
+    triton  the served ``sentiment_classifier`` over gRPC (its ``embedding`` output, computed in the same pass
+            as the probabilities by the variant deploy chose): the report's process never imports torch;
+    torch   the registered model in this process (fp32), as before.
+
+``scoring: triton`` measures with Triton, so the day's predictions, the reference's predictions and both
+embedding samples come from one model; it falls back to torch, saying why in the report, when the deployment
+cannot answer for the production version (a deploy lagging a promotion, the GPU layout that serves no
+``embedding``). ``scoring: inprocess`` measures with torch. The reference profile is cached per model version
+and source: two sources differ by the served variant's rounding, which the domain classifier could learn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitoring.config import ReportConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Encoder:
+    source: str                                   # "triton" or "torch"
+    labels: list[str]
+    probs: Callable[[list[str]], np.ndarray]      # texts -> (n, labels) probabilities
+    embed: Callable[[list[str]], np.ndarray]      # texts -> (n, hidden) mean-pooled embeddings
+    tokenizer: object                             # tokenizers.Tokenizer truncating at max_length, no padding
+    fallback: str | None = None                   # why this is not the configured source
+    close: Callable[[], None] = lambda: None
+
+
+def registered_tokenizer(model_dir: str, max_length: int):
+    """The registered tokenizer (``tokenizers``, no torch), truncating at ``max_length`` and never padding:
+    what the unknown-token rate counts."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    tok.enable_truncation(max_length)
+    tok.no_padding()
+    return tok
+
+
+def unk_rate(tokenizer, texts: list[str]) -> float:
+    """Share of real (non-special) tokens that are the tokenizer's unknown token."""
+    if not texts:
+        return 0.0
+    unk = tokenizer.token_to_id(getattr(tokenizer.model, "unk_token", "[UNK]") or "[UNK]")
+    ids = [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
+    total = sum(len(e) for e in ids)
+    return sum(e.count(unk) for e in ids) / total if total and unk is not None else 0.0
+
+
+def _torch(cfg: ReportConfig, model_dir: str, fallback: str | None = None) -> Encoder:
+    from ugc.inference import embed, load_classifier, predict_probs
+
+    model, tok, labels, max_length = load_classifier(model_dir)
+    return Encoder("torch", labels, lambda t: predict_probs(model, tok, t, max_length, 128),
+                   lambda t: embed(model, tok, t, max_length), registered_tokenizer(model_dir, max_length), fallback)
+
+
+def _triton_refusal(client, version: str) -> str | None:
+    """Why the deployment cannot stand in for registry ``version`` (None: it can)."""
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        served = client.registry_version()
+    except InferenceServerException as e:  # no such model (the GPU layout) or not loaded
+        return f"Triton has no {client.model} to ask for embeddings ({e.message()})"
+    if served != version:
+        return f"Triton serves {served or 'an unrecorded version'}, production is {version}"
+    return None
+
+
+def open_encoder(cfg: ReportConfig, version: str, model_dir: str) -> Encoder:
+    """The encoder for the day's drift report (``model_dir``: the fetched production model ``version``).
+    Raises ServingUnavailable (retryable) when Triton is configured and unreachable."""
+    from ugc import registry
+
+    if cfg.scoring != "triton":
+        return _torch(cfg, model_dir)
+    from ugc.sentiment_client import SentimentClient
+
+    client = SentimentClient(cfg.triton_url, cfg.triton_embedding_model, cfg.timeout_s, cfg.batch_size)
+    why = _triton_refusal(client, version)
+    if why:
+        client.close()
+        log.warning("drift embeddings in process (torch): %s", why)
+        return _torch(cfg, model_dir, fallback=why)
+    max_length = registry.read_label_map(model_dir)["max_length"]
+
+    def both(texts):
+        return client.probabilities(texts, concurrency=4, embeddings=True) if texts else (
+            np.zeros((0, len(client.labels())), np.float32), np.zeros((0, 1), np.float32))
+
+    return Encoder("triton", client.labels(), lambda t: both(t)[0], lambda t: both(t)[1],
+                   registered_tokenizer(model_dir, max_length), close=client.close)
