@@ -1,7 +1,7 @@
 """Deploy a registered generation model to Triton as the python-backend model ``generator``.
 
     {repo}/generator/config.pbtxt
-    {repo}/generator/<v>/model.py, ugc/{textgen,safety,textnorm,vocab,settings}.py + ugc/data/, ugc_generation.json,
+    {repo}/generator/<v>/model.py, runners.py, ugc/{textgen,safety,textnorm,vocab,settings}.py + ugc/data/, ugc_generation.json,
                            model.json, hf/...
 
 The version is self-contained: the prompt template and the safety filter travel with it (copied from the
@@ -23,6 +23,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _CORE = os.path.join(_HERE, "..", "ugc")
 # The prompt contract and the safety filter travel with every version (stdlib + jieba in the Triton env).
 _CODE = {"model.py": os.path.join(_HERE, "triton_models", "generator.py"),
+         "runners.py": os.path.join(_HERE, "triton_models", "runners.py"),  # its compute_heap
          "ugc/data/safety_tables.json": os.path.join(_CORE, "data", "safety_tables.json"),
          **{f"ugc/{m}.py": os.path.join(_CORE, f"{m}.py")
             for m in ("__init__", "textgen", "safety", "textnorm", "vocab", "settings")}}

@@ -24,6 +24,7 @@ class TritonPythonModel:
         import runners
 
         self.runners = runners
+        runners.compute_heap()  # before the model allocates anything: see runners.compute_heap
         here, params, self.limits, label_map = runners.model_args(args)  # limits: serving/sentiment_deploy.py
         self.labels = np.array([s.encode("utf-8") for s in label_map["labels"]], dtype=object)
         self.tok = runners.tokenizer(os.path.join(here, "tokenizer.json"), label_map["max_length"])

@@ -1,8 +1,8 @@
 """How the sentiment classifier is served, in one place: published beside every python-backend model of the
-``sentiment`` release (classifier.py on the CPU target; tokenizer.py and postprocess.py on the GPU target) and
-imported by deploy (serving/export.py's parity tokenizer, serving/variants.py's measurement), so what deploy
-checked and measured is what Triton runs. numpy at import; tokenizers, onnxruntime or torch only inside the
-function that needs them.
+``sentiment`` release (classifier.py on the CPU target; tokenizer.py and postprocess.py on the GPU target; the
+generator's too, for ``compute_heap``) and imported by deploy (serving/export.py's parity tokenizer,
+serving/variants.py's measurement), so what deploy checked and measured is what Triton runs. numpy at import;
+tokenizers, onnxruntime or torch only inside the function that needs them.
 
 Size limits: a request's texts are checked before anything is decoded (``checked_texts``), so a caller that
 skips the client library cannot make the server tokenize megabytes.
@@ -30,6 +30,28 @@ def model_args(args) -> tuple[str, dict[str, str], tuple[int, int] | None, dict]
         else None
     with open(os.path.join(here, "label_map.json"), encoding="utf-8") as f:
         return here, params, limits, json.load(f)
+
+
+# glibc's own ceiling for its adaptive mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX), and its trim
+# threshold at twice that, as its adaptation would set them.
+COMPUTE_MMAP_THRESHOLD = 32 << 20
+
+
+def compute_heap(mmap_threshold: int = COMPUTE_MMAP_THRESHOLD) -> bool:
+    """Let this stub's allocations below ``mmap_threshold`` reuse the heap again (glibc ``mallopt``); False where
+    there is no glibc. The server starts with a 128 KB mmap threshold (serving/server.py: a refused 64 MB request
+    must go back to the OS) and every stub inherits it, so each activation tensor of a forward pass became an
+    mmap, page faults and munmap: torch ran the classifier 1.6x slower inside Triton than outside (409 vs 654
+    texts/s, one thread, measured in bench/serve.py's texts)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+        return bool(libc.mallopt(m_mmap_threshold, mmap_threshold)) and \
+            bool(libc.mallopt(m_trim_threshold, 2 * mmap_threshold))
+    except (OSError, AttributeError):
+        return False
 
 
 def tokenizer(tokenizer_json: str, max_length: int):
