@@ -90,22 +90,32 @@ def main() -> None:
           f"{(t_ingest / s['input_rows']) / (t_bare / bare_rows):.2f}x per row")
 
     df = partition.to_pandas()
-    t0 = time.perf_counter()
-    base = plain_checks(df, DAY)
-    t_plain = time.perf_counter() - t0
+    t_plain, base = best_of(3, lambda: plain_checks(df, DAY))
     assert all(base.values()), base
     t0 = time.perf_counter()
     import great_expectations  # noqa: F401  (one-off per process; reported apart)
     t_import = time.perf_counter() - t0
     vcfg = ValidateConfig(day=DAY, build_docs=False)
-    t0 = time.perf_counter()
-    res = run_suite(df, vcfg)
-    t_gx = time.perf_counter() - t0
+    t_first, res = best_of(1, lambda: run_suite(df, vcfg))  # a task validates once per process: this is its cost
     assert res["success"]
+    t_gx, _ = best_of(3, lambda: run_suite(df, vcfg))
     n = len(df)
-    print(f"plain pandas checks: {t_plain:.2f}s = {n / t_plain:,.0f} posts/s (baseline)")
-    print(f"GX validation:       {t_gx:.2f}s = {n / t_gx:,.0f} posts/s  ratio GX/plain = {t_gx / t_plain:.2f}x")
-    print(f"GX incl. first import ({t_import:.1f}s): ratio = {(t_gx + t_import) / t_plain:.2f}x")
+    print(f"plain pandas checks: {t_plain:.3f}s = {n / t_plain:,.0f} posts/s (baseline, best of 3)")
+    print(f"GX validation, first run in the process: {t_first:.3f}s = {n / t_first:,.0f} posts/s  "
+          f"ratio GX/plain = {t_first / t_plain:.2f}x")
+    print(f"GX validation, best of 3 later runs:     {t_gx:.3f}s = {n / t_gx:,.0f} posts/s  "
+          f"ratio GX/plain = {t_gx / t_plain:.2f}x")
+    print(f"GX incl. first import ({t_import:.1f}s): ratio = {(t_first + t_import) / t_plain:.2f}x")
+
+
+def best_of(k: int, fn):
+    """(fastest of ``k`` timed calls, the last result)."""
+    best, out = float("inf"), None
+    for _ in range(k):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
 
 
 if __name__ == "__main__":

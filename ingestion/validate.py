@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 
 ZERO_WIDTH_CLASS = "[\u200b\ufeff]"  # zero-width space, BOM: invisible characters that defeat dedupe
+# Per expectation: its verdict, observed value, unexpected count and share, and up to 20 unexpected values.
+# GX's default (SUMMARY) adds value counts of those 20, for which GX filters the whole frame again per
+# expectation: 30 % of its time at 200k posts (0.255 -> 0.178 s).
+RESULT_FORMAT = "BASIC"
 
 
 class ValidationFailed(RuntimeError):
@@ -96,9 +100,9 @@ def run_suite(df, cfg: ValidateConfig, docs_dir: str | None = None) -> dict:
         .add_batch_definition_whole_dataframe("partition")
     suite = ctx.suites.add(build_suite(gx, cfg))
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name="posts", data=batch_def, suite=suite))
-    cp = ctx.checkpoints.add(gx.Checkpoint(name="posts", validation_definitions=[vd], actions=[]))
-    res = cp.run(batch_parameters={"dataframe": df})
-    vr_id, vr = next(iter(res.run_results.items()))
+    # The validation definition run directly: a checkpoint around it would add nothing here (no actions).
+    vr = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+    (vr_id,) = ctx.validation_results_store.list_keys()  # the one result this ephemeral context stored
     result = vr.to_json_dict()  # the evidence, values as they are (JSON, never HTML)
     if docs_dir:
         # GX writes values from the data (unexpected platforms, texts) into Data Docs HTML unescaped: a post

@@ -61,6 +61,13 @@ def test_soft_expectation_only_warns(tmp_path, partition):
     lake.write_partition(lake_uri, DAY, t.set_column(1, "platform", plat), {})
     s = validate_partition(ValidateConfig(day=DAY, build_docs=False), lake.partition_uri(lake_uri, DAY))
     assert s["success"] and [w["column"] for w in s["warnings"]] == ["platform"]
+    # The evidence of a failed expectation (GX result_format BASIC): count, share and the offending values.
+    [w] = s["warnings"]
+    n = int(pc.sum(pc.equal(plat, "mastodon")).as_py())
+    assert w["observed"]["unexpected_count"] == n and w["observed"]["unexpected_percent"] == pytest.approx(
+        100 * n / t.num_rows)
+    assert set(w["observed"]["partial_unexpected_list"]) == {"mastodon"}
+    assert len(w["observed"]["partial_unexpected_list"]) == min(n, 20)
 
 
 def test_zero_width_characters_warn_and_no_batch_fingerprint_is_computed(tmp_path, partition):
