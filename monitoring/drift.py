@@ -3,7 +3,7 @@
 Reference = the training split the production model was fitted on (registry lineage -> data manifest ->
 train.parquet), less the public labelled corpora mixed into it (they are not the traffic being watched); its
 profile (sampled lengths, language/platform mix, [UNK] rate, embeddings,
-predictions) is computed once per model version and cached under ``{reports}/_reference/<version>/``.
+predictions) is computed once per model version and cached under ``{reports}/_reference/<version>/<source>/``.
 Current = the day's partition and its scores. Outputs ``drift.json`` and ``drift.html`` per day.
 Texts are measured by the served model over Triton or by torch in process (monitoring/encoders.py).
 """

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitoring.config import ReportConfig
+from ugc import registry
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def unk_rate(tokenizer, texts: list[str]) -> float:
     return sum(e.count(unk) for e in ids) / total if total and unk is not None else 0.0
 
 
-def _torch(cfg: ReportConfig, model_dir: str, fallback: str | None = None) -> Encoder:
+def _torch(model_dir: str, fallback: str | None = None) -> Encoder:
     from ugc.inference import embed, load_classifier, predict_probs
 
     model, tok, labels, max_length = load_classifier(model_dir)
@@ -81,10 +82,8 @@ def _triton_refusal(client, version: str) -> str | None:
 def open_encoder(cfg: ReportConfig, version: str, model_dir: str) -> Encoder:
     """The encoder for the day's drift report (``model_dir``: the fetched production model ``version``).
     Raises ServingUnavailable (retryable) when Triton is configured and unreachable."""
-    from ugc import registry
-
     if cfg.scoring != "triton":
-        return _torch(cfg, model_dir)
+        return _torch(model_dir)
     from ugc.sentiment_client import SentimentClient
 
     client = SentimentClient(cfg.triton_url, cfg.triton_embedding_model, cfg.timeout_s, cfg.batch_size)
@@ -92,12 +91,15 @@ def open_encoder(cfg: ReportConfig, version: str, model_dir: str) -> Encoder:
     if why:
         client.close()
         log.warning("drift embeddings in process (torch): %s", why)
-        return _torch(cfg, model_dir, fallback=why)
+        return _torch(model_dir, fallback=why)
     max_length = registry.read_label_map(model_dir)["max_length"]
+    labels = client.labels()
 
-    def both(texts):
-        return client.probabilities(texts, concurrency=4, embeddings=True) if texts else (
-            np.zeros((0, len(client.labels())), np.float32), np.zeros((0, 1), np.float32))
+    def probs(texts):
+        return client.probabilities(texts, concurrency=4) if texts else np.zeros((0, len(labels)), np.float32)
 
-    return Encoder("triton", client.labels(), lambda t: both(t)[0], lambda t: both(t)[1],
-                   registered_tokenizer(model_dir, max_length), close=client.close)
+    def embed(texts):  # the probabilities come in the same pass; only the embeddings are kept
+        return client.probabilities(texts, concurrency=4, embeddings=True)[1] if texts else \
+            np.zeros((0, 1), np.float32)
+
+    return Encoder("triton", labels, probs, embed, registered_tokenizer(model_dir, max_length), close=client.close)
