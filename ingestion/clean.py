@@ -30,6 +30,8 @@ def _where(mask: pa.Array, fn, arr: pa.Array) -> pa.Array:
     mask = pc.fill_null(mask, False)
     if not pc.any(mask).as_py():
         return arr
+    if pc.all(mask).as_py():  # every row: no gather and scatter
+        return fn(arr)
     idx = pc.indices_nonzero(mask)
     changed = fn(arr.take(idx))
     # Scatter the changed rows back in original order.
@@ -60,29 +62,36 @@ def _placeholder_count(arr: pa.Array) -> np.ndarray:
     return sum(pc.count_substring(arr, p).to_numpy(zero_copy_only=False) for p in set(vocab.PLACEHOLDERS.values()))
 
 
+def _redact_one(p: vocab.PiiPattern, arr: pa.Array) -> pa.Array:
+    """Pattern ``p`` redacted in every row of ``arr``."""
+    if p.check:  # validated in Python (Luhn), on the rows its RE2 form matched (a handful per day)
+        return _where(pc.match_substring_regex(arr, p.re2),
+                      lambda a: pa.array([p.sub(t)[0] for t in a.to_pylist()], pa.string()), arr)
+    # Bounded patterns run twice: the captured trailing boundary of one match can be the leading one of the
+    # next (RE2 has no look-around).
+    for _ in range(2 if p.before or p.after else 1):
+        arr = pc.replace_substring_regex(arr, p.re2, p.re2_replacement)
+    return arr
+
+
 def redact_pii(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Replace PII (``ugc.vocab.PII``: links, e-mails, messenger ids, cards, id numbers, IPs, phones) with
-    placeholder tokens; return (text, count per row). Only rows with a hint are touched; patterns with a
-    validator (Luhn) run in Python on the rows their RE2 form matched (a handful per day)."""
+    placeholder tokens; return (text, count per row). Each pattern runs only on the rows its own hint matches
+    (every match contains its hint: tests/ingestion/test_clean.py compares with every pattern on every row);
+    placeholders are counted only in the rows a pattern rewrote."""
     count = pa.array(np.zeros(len(text), dtype=np.int32))
     hint = pc.fill_null(pc.match_substring_regex(text, vocab.PII_HINT), False)
     if not pc.any(hint).as_py():
         return text, count
     idx = pc.indices_nonzero(hint)
-    sub = text.take(idx)
-    before = _placeholder_count(sub)
+    sub = original = text.take(idx)
     for p in vocab.PII:
-        if p.check:
-            sub = _where(pc.match_substring_regex(sub, p.re2),
-                         lambda a, p=p: pa.array([p.sub(t)[0] for t in a.to_pylist()], pa.string()), sub)
-            continue
-        # Bounded patterns run twice: the captured trailing boundary of one match can be the leading one
-        # of the next (RE2 has no look-around).
-        for _ in range(2 if p.before or p.after else 1):
-            sub = pc.replace_substring_regex(sub, p.re2, p.re2_replacement)
+        sub = _where(pc.match_substring_regex(sub, p.hint), lambda a, p=p: _redact_one(p, a), sub)
     # Count what was actually written (regex counts and replaces disagree on adjacent matches).
+    changed = pc.fill_null(pc.not_equal(original, sub), False)
     counts = np.zeros(len(text), dtype=np.int32)
-    counts[idx.to_numpy()] = _placeholder_count(sub) - before
+    counts[idx.filter(changed).to_numpy()] = (_placeholder_count(sub.filter(changed))
+                                              - _placeholder_count(original.filter(changed)))
     return pc.replace_with_mask(text, hint, sub), pa.array(counts)
 
 

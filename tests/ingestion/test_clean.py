@@ -2,9 +2,12 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingestion import clean
 from ingestion.schema import LABEL_ALIASES
+from ugc import vocab
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -100,3 +103,40 @@ def test_hash_ids_salted_and_consistent():
 def test_normalize_labels(raw, label, invalid):
     got, bad = clean.normalize_labels(pa.array([raw], pa.string()), LABEL_ALIASES)
     assert got.to_pylist() == [label] and bad.to_pylist() == [invalid]
+
+
+def _everywhere(texts: list[str]) -> list[str]:
+    """The reference: every PII pattern on every row, no hints (what redact_pii skips must not matter)."""
+    arr = pa.array(texts, pa.string())
+    for p in vocab.PII:
+        arr = clean._redact_one(p, arr)
+    return arr.to_pylist()
+
+
+# Fragments that make patterns match, nearly match and overlap: each hint gates only its own pattern, so a text
+# where pattern B matches but only A's hint is present is where a too-narrow hint would show.
+PII_FRAGMENTS = st.sampled_from([
+    "13812345678", "138 1234 5678", "1 3 8 1 2 3 4 5 6 7 8", "+86", "(021) 6123 4567", "415.555.2671", "+44 20 7946",
+    "a.b@example.com", "x at y dot com", "someone(at)mail(dot)cn", "https://t.cn/AbC", "www.foo.cn", "t.cn/x1",
+    "example.com", "微信号 abc_12345", "wxid_abcdef12", "vx:hello123", "QQ 12345678", "扣扣：987654321",
+    "110101199003074514", "4111 1111 1111 1111", "4111111111111112", "192.168.0.1", "fe80::1", "2001:db8::ff00:42:8329",
+    "一三八零零一三八零零零", "幺三八", "[PHONE]", "[URL]", "订单", "order", " ", ".", "-", ":", "@", "1", "12", "123456",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(PII_FRAGMENTS | st.text(max_size=4), max_size=8).map("".join), min_size=1, max_size=8))
+def test_hinted_redaction_equals_every_pattern_on_every_row(texts):
+    red, counts = clean.redact_pii(pa.array(texts, pa.string()))
+    assert red.to_pylist() == _everywhere(texts)
+    placeholders = set(vocab.PLACEHOLDERS.values())
+    written = [sum(r.count(p) for p in placeholders) - sum(t.count(p) for p in placeholders)
+               for t, r in zip(texts, red.to_pylist(), strict=True)]
+    assert counts.to_pylist() == written
+
+
+def test_the_case_tables_redact_as_every_pattern_on_every_row():
+    from tests.data.pii_cases import KEEP, LEAKS
+
+    texts = [clean.normalize_text(pa.array([t])).to_pylist()[0] for t in [t for t, _ in LEAKS] + KEEP]
+    assert clean.redact_pii(pa.array(texts, pa.string()))[0].to_pylist() == _everywhere(texts)
