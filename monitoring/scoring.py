@@ -74,7 +74,8 @@ def predict(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarr
 
     try:
         with SentimentClient(cfg.triton_url, cfg.triton_model, cfg.timeout_s, cfg.batch_size) as c:
-            return c.probabilities(texts, concurrency=4), c.labels(), {}
+            # Which registered model answered (deploy writes it into the ensemble's config; None before that).
+            return c.probabilities(texts, concurrency=4), c.labels(), {"served_version": c.registry_version()}
     except ServingUnavailable as e:
         raise ScoringUnavailable(f"{e} (set scoring=inprocess to score without Triton)") from e
 
@@ -110,13 +111,17 @@ def score_day(cfg: ReportConfig, partition_uri: str | None = None) -> dict:
     buf = io.BytesIO()
     pq.write_table(pa.table(cols), buf, compression="zstd")
     storage.write_bytes(storage.join(out, "scores.parquet"), buf.getvalue())
+    served = how.pop("served_version", None)
+    if served and served != card["version"]:  # a deploy lagging a promotion: say which model really scored
+        log.warning("Triton serves %s, production is %s: %s scored with %s", served, card["version"], cfg.day, served)
     meta = {"day": cfg.day, "rows": table.num_rows, "unique_texts": unique, "labels": labels,
-            "model_version": card["version"], "scoring": cfg.scoring, "inprocess": how or None,
+            "model_version": served or card["version"], "production_version": card["version"],
+            "scoring": cfg.scoring, "inprocess": how or None,
             "triton_url": cfg.triton_url if cfg.scoring == "triton" else None,
             "partition_uri": partition_uri, "partition_snapshot_id": manifest.get("snapshot_id"),
             "seconds": round(seconds, 3), "posts_per_s": round(table.num_rows / seconds, 1) if seconds else None}
     storage.write_bytes(storage.join(out, "scores.json"), json.dumps(meta, indent=1).encode())
-    log.info("scored %d posts of %s with %s via %s in %.1fs", table.num_rows, cfg.day, card["version"],
+    log.info("scored %d posts of %s with %s via %s in %.1fs", table.num_rows, cfg.day, meta["model_version"],
              cfg.scoring, seconds)
     return {"scores_uri": storage.join(out, "scores.parquet"), **meta}
 

@@ -107,6 +107,20 @@ def test_a_deployment_that_cannot_answer_falls_back_to_torch_and_says_why(mon_la
     assert encoders._triton_refusal(type("Current", (Lagging,), {"registry_version": lambda s: "v1"})(), "v1") is None
 
 
+def test_scores_name_the_model_triton_served(mon_lake, served, tmp_path, monkeypatch):
+    from ugc.sentiment_client import SentimentClient
+
+    cfg = _cfg(mon_lake, NORMAL[1], str(tmp_path / "r"), triton_url=served)
+    meta = score_day(cfg)
+    assert (meta["model_version"], meta["production_version"]) == (mon_lake["version"], mon_lake["version"])
+    # A deployment lagging a promotion: the scores say which model produced them, not which one should have.
+    monkeypatch.setattr(SentimentClient, "registry_version", lambda self: "v-previous")
+    meta = score_day(cfg)
+    assert (meta["model_version"], meta["production_version"]) == ("v-previous", mon_lake["version"])
+    saved = json.loads(storage.read_bytes(storage.join(cfg.reports, f"dt={NORMAL[1]}", "scores.json")))
+    assert saved["model_version"] == "v-previous"
+
+
 def test_triton_down_is_retryable(mon_lake, tmp_path):
     cfg = _cfg(mon_lake, NORMAL[0], str(tmp_path / "r"), scoring="inprocess")
     score_day(cfg)
