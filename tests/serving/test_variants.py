@@ -80,3 +80,8 @@ def test_length_buckets_answer_in_the_callers_order_and_trim_padding(lengths, ro
     np.testing.assert_array_equal(got, run(ids, mask))
     for w, longest in widths[:-1]:  # each sub-batch runs no wider than its longest text, rounded up
         assert max(longest, 1) <= w <= min(width, -(-max(longest, 1) // multiple) * multiple)
+    # A runner answering several per-row arrays (logits and embeddings) gets each back in the caller's order.
+    logits, emb = runners.run_bucketed(lambda i, m: (run(i, m), run(i, m)[:, :1] * 3), ids, mask, rows=rows,
+                                       multiple=multiple)
+    np.testing.assert_array_equal(logits, run(ids, mask))
+    np.testing.assert_array_equal(emb, run(ids, mask)[:, :1] * 3)
