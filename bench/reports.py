@@ -216,17 +216,17 @@ def run_drift(a) -> None:
 
     constructed_scores(ReportConfig.from_dict({"lake_uri": lake_uri, "day": str(day), "reports_uri": f"{root}/r"}),
                        registry.production(a.registry)["labels"])
-    best = {}
+    seconds = {}
     for scoring, source in (("inprocess", "torch"), ("triton", "Triton")):
         for run_ in ("reference built", "reference cached"):
             with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
                 r = ex.submit(drift_one, lake_uri, str(day), a.registry, f"{root}/r", scoring, a.triton_url).result()
-            best[(source, run_)] = r["seconds"]
+            seconds[(source, run_)] = r["seconds"]
             print(f"drift {a.drift_posts:,} posts, {source:6} {run_:16}: {r['seconds']:6.2f}s, peak RSS "
                   f"{r['peak_rss_mb']:,.0f} MB, torch imported: {r['torch']}, {r['status']}, domain AUC "
                   f"{r['values']['embedding_domain_auc']:.3f}", flush=True)
     for run_ in ("reference built", "reference cached"):
-        print(f"  {run_}: Triton x{best[('torch', run_)] / best[('Triton', run_)]:.2f} the torch path's speed")
+        print(f"  {run_}: Triton x{seconds[('torch', run_)] / seconds[('Triton', run_)]:.2f} the torch path's speed")
 
 
 def main() -> None:

@@ -48,8 +48,8 @@ class TritonPythonModel:
         if texts:  # one tokenizer call and one bucketed model pass for every request Triton merged
             ids, mask = self.runners.encode(self.tok, texts)
             run = (lambda i, m: self.run(i, m, embeddings=True)) if want else self.run
-            logits = self.runners.run_bucketed(run, ids, mask, multiple=self.multiple)
-            logits, emb = logits if want else (logits, None)
+            answer = self.runners.run_bucketed(run, ids, mask, multiple=self.multiple)
+            logits, emb = answer if want else (answer, None)
             probs = self.runners.softmax(logits)
         for i, a, b in spans:
             p = probs[a:b]

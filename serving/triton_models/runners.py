@@ -105,16 +105,13 @@ def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multipl
         longest = max(int(lengths[idx].max()), 1)
         longest = min(-(-longest // multiple) * multiple, ids.shape[1])
         parts.append(run(ids[idx, :longest], mask[idx, :longest]))
-    single = not parts or not isinstance(parts[0], tuple)
-    columns = [[np.asarray(p if single else p[k], dtype=np.float32) for p in parts]
-               for k in range(1 if single else len(parts[0]))]
+    if not parts:
+        return np.zeros((0, 0), np.float32)
+    single = not isinstance(parts[0], tuple)
     outs = []
-    for col in columns:
-        if not col:
-            outs.append(np.zeros((0, 0), np.float32))
-            continue
-        out = np.empty((len(ids), col[0].shape[1]), np.float32)
-        out[order] = np.concatenate(col)
+    for col in ([parts] if single else zip(*parts, strict=True)):
+        out = np.empty((len(ids), np.shape(col[0])[1]), np.float32)
+        out[order] = np.concatenate([np.asarray(c, dtype=np.float32) for c in col])
         outs.append(out)
     return outs[0] if single else tuple(outs)
 
