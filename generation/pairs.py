@@ -147,6 +147,8 @@ def build(cfg: GenConfig) -> dict:
     train = train.append_column("_b", pa.array(bucket[~is_test])).sort_by("_b")
     keep = pc.less_equal(_rank_within(train["task"].to_pylist()), cfg.max_pairs_per_task)
     train = train.filter(keep).drop_columns(["_b"])
+    if cfg.rank_negatives:
+        train = _with_negatives(train, cfg.rank_negatives, cfg.seed)
     base = storage.join(cfg.work, "pairs")
     shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("test", test))}
     manifest = {"train_uri": storage.join(base, "train.parquet"), "test_uri": storage.join(base, "test.parquet"),
@@ -157,6 +159,21 @@ def build(cfg: GenConfig) -> dict:
     uri = storage.join(base, "manifest.json")
     storage.write_bytes(uri, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
     return {**manifest, "manifest_uri": uri}
+
+
+def _with_negatives(train: pa.Table, k: int, seed: int) -> pa.Table:
+    """A ``negatives`` column: k wrong replies from other training conversations per reply pair (empty for the
+    other tasks), mined once here so that a resumed or repeated run trains on the same ones."""
+    from generation.selection import mine_negatives
+
+    rows = train.to_pylist()
+    idx = [i for i, r in enumerate(rows) if r["task"] == "reply"]
+    mined = mine_negatives([rows[i]["input"] for i in idx], [rows[i]["output"] for i in idx],
+                           [rows[i]["key"] for i in idx], k, seed)
+    negatives: list[list[str]] = [[] for _ in rows]
+    for i, n in zip(idx, mined, strict=True):
+        negatives[i] = n
+    return train.append_column("negatives", pa.array(negatives, type=pa.list_(pa.string())))
 
 
 def _rank_within(groups: list[str]) -> pa.Array:

