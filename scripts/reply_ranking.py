@@ -17,13 +17,10 @@ given the dialogue minus given an empty one: generic replies stop winning), plus
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 
 import numpy as np
-
-_FILE_BYTES = 14 << 20  # adapter shards: a lent GPU returns files of at most 16 MiB
 
 
 def _rank(model, tok, items, pmi: bool = True) -> dict:
@@ -66,59 +63,6 @@ def _export(train, items, out: str) -> None:
     with open(os.path.join(out, "items.json"), "w", encoding="utf-8") as f:
         json.dump([{"key": it.key, "context": it.context, "candidates": it.candidates, "answer": it.answer}
                    for it in items], f, ensure_ascii=False)
-
-
-def save_adapter(model, out: str, record: dict | None = None) -> dict:
-    """The LoRA weights as float16 safetensors shards under 14 MiB each, their config and sha256 digests, and
-    ``record`` (how they were trained) as training.json."""
-    from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
-    os.makedirs(out, exist_ok=True)
-    state = {k: v.detach().to("cpu").half().contiguous() for k, v in get_peft_model_state_dict(model).items()}
-    shards, cur, size = [], {}, 0
-    for k in sorted(state):
-        n = state[k].numel() * 2
-        if cur and size + n > _FILE_BYTES:
-            shards.append(cur)
-            cur, size = {}, 0
-        cur[k], size = state[k], size + n
-    shards.append(cur)
-    digests = {}
-    for i, shard in enumerate(shards):
-        name = f"adapter-{i:02d}.safetensors"
-        save_file(shard, os.path.join(out, name))
-        with open(os.path.join(out, name), "rb") as f:
-            digests[name] = hashlib.sha256(f.read()).hexdigest()
-    conf = model.peft_config["default"]
-    with open(os.path.join(out, "adapter.json"), "w") as f:
-        json.dump({"r": conf.r, "alpha": conf.lora_alpha, "sha256": digests}, f, indent=1)
-    if record:
-        with open(os.path.join(out, "training.json"), "w") as f:
-            json.dump(record, f, indent=1, default=str)
-    return digests
-
-
-def load_adapter(model, src: str):
-    """``model`` with the adapter of ``save_adapter`` merged in (digests checked first)."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    from generation import modeling
-
-    with open(os.path.join(src, "adapter.json")) as f:
-        meta = json.load(f)
-    state = {}
-    for name, digest in meta["sha256"].items():
-        with open(os.path.join(src, name), "rb") as f:
-            if hashlib.sha256(f.read()).hexdigest() != digest:
-                raise SystemExit(f"{name}: sha256 differs from adapter.json")
-        state.update({k: v.float() for k, v in load_file(os.path.join(src, name)).items()})
-    model = modeling.add_lora(model, meta["r"], meta["alpha"], 0.0)
-    missing = set_peft_model_state_dict(model, state)
-    if getattr(missing, "unexpected_keys", None):
-        raise SystemExit(f"adapter keys not in the model: {missing.unexpected_keys[:3]}")
-    return model.merge_and_unload().eval()
 
 
 def _adapter_notes(src: str | None) -> dict | None:
@@ -165,7 +109,7 @@ def main() -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from generation import loop, modeling, pairs
+    from generation import adapters, loop, modeling, pairs
     from generation.config import GenConfig
 
     items = _items(a.items)[: a.dialogues]
@@ -188,7 +132,7 @@ def main() -> None:
     if a.zero_shot_only or (a.adapter and not a.no_zero_shot):
         print(json.dumps({**head, "zero_shot": _rank(model.eval(), tok, items, pmi)}), flush=True)
     if a.adapter:
-        model = load_adapter(model, a.adapter)
+        model = adapters.merge(model, a.adapter)
         print(json.dumps({**head, "adapter": a.adapter, "fine_tuned": _rank(model, tok, items, pmi)}), flush=True)
     elif not a.zero_shot_only:
         if not a.no_zero_shot and not a.train_only:
@@ -199,7 +143,7 @@ def main() -> None:
 
         summary["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
         if a.adapter_out:
-            summary["adapter_sha256"] = save_adapter(model, a.adapter_out, {"training": summary,
+            summary["adapter_sha256"] = adapters.save(model, a.adapter_out, {"training": summary,
                                                                              "config": cfg.to_dict()})
         print(json.dumps({**head, "train_pairs": train.num_rows, "training": summary}), flush=True)
         if a.train_only:

@@ -1,0 +1,73 @@
+"""LoRA adapters that travel on their own: trained where a GPU is lent, merged and served where the project lives.
+
+A lent GPU machine returns files of at most 16 MiB and cannot hold the project's lake or registry, so a fine-tune
+made there comes back as its adapter (float16 safetensors shards, their sha256 in ``adapter.json``, how they were
+trained in ``training.json``); ``merge`` checks every digest before a weight is read and folds the adapter into
+the verified base model here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from generation.modeling import add_lora
+from ugc.assemble import DigestMismatch
+from ugc.errors import ConfigError
+
+_FILE_BYTES = 14 << 20  # under the 16 MiB a lent GPU machine returns per file
+
+
+def save(model, out: str, record: dict | None = None) -> dict:
+    """The LoRA weights as float16 safetensors shards under 14 MiB each, their config and sha256 digests, and
+    ``record`` (how they were trained) as training.json."""
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    os.makedirs(out, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in get_peft_model_state_dict(model).items()}
+    shards, cur, size = [], {}, 0
+    for k in sorted(state):
+        n = state[k].numel() * 2
+        if cur and size + n > _FILE_BYTES:
+            shards.append(cur)
+            cur, size = {}, 0
+        cur[k], size = state[k], size + n
+    shards.append(cur)
+    digests = {}
+    for i, shard in enumerate(shards):
+        name = f"adapter-{i:02d}.safetensors"
+        save_file(shard, os.path.join(out, name))
+        with open(os.path.join(out, name), "rb") as f:
+            digests[name] = hashlib.sha256(f.read()).hexdigest()
+    conf = model.peft_config["default"]
+    with open(os.path.join(out, "adapter.json"), "w") as f:
+        json.dump({"r": conf.r, "alpha": conf.lora_alpha, "sha256": digests}, f, indent=1)
+    if record:
+        with open(os.path.join(out, "training.json"), "w") as f:
+            json.dump(record, f, indent=1, default=str)
+    return digests
+
+
+def merge(model, src: str):
+    """``model`` with the adapter that ``save`` wrote merged in (every digest checked before a weight is read)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    with open(os.path.join(src, "adapter.json")) as f:
+        meta = json.load(f)
+    state = {}
+    for name, digest in meta["sha256"].items():
+        with open(os.path.join(src, name), "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != digest:
+                raise DigestMismatch(f"{src}/{name}: sha256 differs from adapter.json; the adapter is not used")
+        state.update({k: v.float() for k, v in load_file(os.path.join(src, name)).items()})
+    model = add_lora(model, meta["r"], meta["alpha"], 0.0)
+    result = set_peft_model_state_dict(model, state)
+    unexpected = list(getattr(result, "unexpected_keys", []))
+    absent = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]  # would stay at init: a no-op
+    if unexpected or absent:
+        raise ConfigError(f"{src}: the adapter does not fit this base model (not in the model: {unexpected[:3]}, "
+                          f"missing from the adapter: {absent[:3]})")
+    return model.merge_and_unload().eval()
