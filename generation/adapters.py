@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 
 from generation.modeling import add_lora
 from ugc.assemble import DigestMismatch
 from ugc.errors import ConfigError
 
+log = logging.getLogger(__name__)
 _FILE_BYTES = 14 << 20  # under the 16 MiB a lent GPU machine returns per file
 
 
-def save(model, out: str, record: dict | None = None) -> dict:
-    """The LoRA weights as float16 safetensors shards under 14 MiB each, their config and sha256 digests, and
-    ``record`` (how they were trained) as training.json."""
+def save(model, out: str, record: dict | None = None, tok=None) -> dict:
+    """The LoRA weights as float16 safetensors shards under 14 MiB each, their config and sha256 digests, the
+    tokenizer's end and pad tokens, and ``record`` (how they were trained) as training.json."""
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
@@ -43,15 +45,25 @@ def save(model, out: str, record: dict | None = None) -> dict:
             digests[name] = hashlib.sha256(f.read()).hexdigest()
     conf = model.peft_config["default"]
     with open(os.path.join(out, "adapter.json"), "w") as f:
-        json.dump({"r": conf.r, "alpha": conf.lora_alpha, "sha256": digests}, f, indent=1)
+        json.dump({"r": conf.r, "alpha": conf.lora_alpha, "sha256": digests,
+                   "tokenizer": _special(tok) if tok is not None else None}, f, indent=1)
     if record:
         with open(os.path.join(out, "training.json"), "w") as f:
             json.dump(record, f, indent=1, default=str)
     return digests
 
 
-def merge(model, src: str):
-    """``model`` with the adapter that ``save`` wrote merged in (every digest checked before a weight is read)."""
+def _special(tok) -> dict:
+    return {"eos_token": tok.eos_token, "pad_token": tok.pad_token}
+
+
+def merge(model, src: str, tok=None):
+    """``model`` with the adapter that ``save`` wrote merged in (every digest checked before a weight is read).
+
+    The model learned to end a reply with the end token of the tokenizer it was trained with, and transformers
+    versions read a GGUF's end token differently (5.17 gives ``<|endoftext|>``, 5.24 ``<|im_end|>``). ``tok`` is
+    set to the adapter's end and pad tokens, or a reply would never stop and every R10@k score would carry the
+    log-probability of an end token the model never saw."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -70,4 +82,19 @@ def merge(model, src: str):
     if unexpected or absent:
         raise ConfigError(f"{src}: the adapter does not fit this base model (not in the model: {unexpected[:3]}, "
                           f"missing from the adapter: {absent[:3]})")
+    special = meta.get("tokenizer") or _training_record(src).get("tokenizer")
+    if tok is not None and special:
+        for name, value in special.items():
+            if getattr(tok, name) != value:
+                log.warning("%s: %s %r -> %r (the adapter was trained with it)", src, name, getattr(tok, name), value)
+                setattr(tok, name, value)
+        model.generation_config.eos_token_id, model.generation_config.pad_token_id = tok.eos_token_id, tok.pad_token_id
     return model.merge_and_unload().eval()
+
+
+def _training_record(src: str) -> dict:
+    path = os.path.join(src, "training.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)

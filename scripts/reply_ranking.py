@@ -132,7 +132,7 @@ def main() -> None:
     if a.zero_shot_only or (a.adapter and not a.no_zero_shot):
         print(json.dumps({**head, "zero_shot": _rank(model.eval(), tok, items, pmi)}), flush=True)
     if a.adapter:
-        model = adapters.merge(model, a.adapter)
+        model = adapters.merge(model, a.adapter, tok)
         print(json.dumps({**head, "adapter": a.adapter, "fine_tuned": _rank(model, tok, items, pmi)}), flush=True)
     elif not a.zero_shot_only:
         if not a.no_zero_shot and not a.train_only:
@@ -144,7 +144,7 @@ def main() -> None:
         summary["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
         if a.adapter_out:
             summary["adapter_sha256"] = adapters.save(model, a.adapter_out, {"training": summary,
-                                                                             "config": cfg.to_dict()})
+                                                                             "config": cfg.to_dict()}, tok)
         print(json.dumps({**head, "train_pairs": train.num_rows, "training": summary}), flush=True)
         if a.train_only:
             return

@@ -68,3 +68,13 @@ def test_a_local_checkpoint_reports_the_lineage_it_was_merged_with(tmp_path):
     (tmp_path / modeling.BASE_NOTES).write_text('{"license": "apache-2.0", "assembled": {"sha256": "1d96"}}')
     path, notes = modeling.resolve_base_model(str(tmp_path))
     assert notes == {"license": "apache-2.0", "assembled": {"sha256": "1d96"}, "name": str(tmp_path)}
+
+
+def test_the_merge_restores_the_end_token_the_adapter_was_trained_with(tmp_path):
+    model, tok = _trained()
+    adapters.save(model, str(tmp_path), tok=tok)
+    base, other, _ = modeling.load("tiny-random", CORPUS, {"n_embd": 32}, seed=3)
+    other.add_special_tokens({"eos_token": "<|im_end|>"})  # another transformers release read another end token
+    merged = adapters.merge(base, str(tmp_path), other)
+    assert other.eos_token == tok.eos_token and other.eos_token_id == tok.eos_token_id
+    assert merged.generation_config.eos_token_id == tok.eos_token_id
