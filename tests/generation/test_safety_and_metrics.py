@@ -100,3 +100,29 @@ def test_stream_filter_sends_a_prefix_of_the_checked_whole(text, cuts):
         assert whole.text.startswith(sent) or "stream:retracted" in f.reasons
     else:
         assert sent == whole.text
+
+
+def test_greedy_decoding_penalises_a_token_it_already_produced():
+    """A model that always prefers one token ("亲亲亲…") moves to its second choice once the first has been used."""
+    import dataclasses
+
+    import torch
+
+    from generation import modeling
+
+    model, tok, _ = modeling.load("tiny-random", ["亲 好的 发货 快递"] * 20, {"n_embd": 32}, seed=3)
+    ids = textgen._encode(model, tok, [textgen.prompt("reply", "在吗")], 64)
+    # two tokens the prompt does not hold (the penalty also counts the prompt's tokens)
+    a, b = [t for t in range(len(tok)) if t not in ids["input_ids"][0].tolist() + [tok.eos_token_id]][:2]
+    with torch.no_grad():  # every position's hidden state is the ln_f bias: logits = wte @ bias
+        model.transformer.ln_f.weight.zero_()
+        model.transformer.ln_f.bias.copy_(torch.nn.functional.one_hot(torch.tensor(0), 32).float())
+        model.transformer.wte.weight[:, 0] = 0.0
+        model.transformer.wte.weight[a, 0], model.transformer.wte.weight[b, 0] = 5.0, 4.5
+    model.eval()
+    greedy = textgen.Params(max_new_tokens=6, temperature=0.0)
+    plain = model.generate(**ids, **textgen._decoding(tok, dataclasses.replace(greedy, repetition_penalty=1.0)))
+    penalised = model.generate(**ids, **textgen._decoding(tok, greedy))
+    width = ids["input_ids"].shape[1]
+    assert set(plain[0, width:].tolist()) == {a}
+    assert b in penalised[0, width:].tolist()
