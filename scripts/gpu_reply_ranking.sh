@@ -6,7 +6,9 @@
 # chunks to /tmp/parts, and this call carries .whl/ (pydantic, gguf wheels for its Python 3.12) and .gpu/
 # (`scripts/reply_ranking.py --lake K --negatives 7 --export .gpu`: the training pairs with their mined
 # negatives and the 1,000 reserved test dialogues). ugc.assemble checks the joined file's sha256 before it is
-# de-quantised, exactly as on the CPU machines.
+# de-quantised, exactly as on the CPU machines. The chunks were made with `split -n 9 -d -a 1 GGUF chunk`, one per
+# folder `.xfer1` … `.xfer9` (git-ignored), and call N carried `.xferN` and ran `mkdir -p /tmp/parts && cp
+# .xferN/chunk* /tmp/parts/` (the machine keeps /tmp while it stays warm between calls).
 #
 #     bash scripts/gpu_reply_ranking.sh probe|zero-shot|train STEPS
 set -euo pipefail
