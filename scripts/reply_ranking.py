@@ -26,6 +26,8 @@ import numpy as np
 def _rank(model, tok, items, pmi: bool = True) -> dict:
     from generation import ranking
 
+    if not items:  # --dialogues 0: samples or a saved checkpoint only
+        return {}
     cond = np.array([ranking.score(model, tok, it.context, it.candidates) for it in items])
     answers = np.array([it.answer for it in items])
     if not pmi:  # half the cost: on this CPU ~2 s a dialogue for each pass
