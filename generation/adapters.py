@@ -25,7 +25,7 @@ def save(model, out: str, record: dict | None = None, tok=None) -> dict:
     """The LoRA weights as float16 safetensors shards under 14 MiB each, their config and sha256 digests, the
     tokenizer's end and pad tokens, and ``record`` (how they were trained) as training.json."""
     from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
+    from safetensors.torch import save as to_bytes
 
     os.makedirs(out, exist_ok=True)
     state = {k: v.detach().to("cpu").half().contiguous() for k, v in get_peft_model_state_dict(model).items()}
@@ -39,10 +39,10 @@ def save(model, out: str, record: dict | None = None, tok=None) -> dict:
     shards.append(cur)
     digests = {}
     for i, shard in enumerate(shards):
-        name = f"adapter-{i:02d}.safetensors"
-        save_file(shard, os.path.join(out, name))
-        with open(os.path.join(out, name), "rb") as f:
-            digests[name] = hashlib.sha256(f.read()).hexdigest()
+        name, data = f"adapter-{i:02d}.safetensors", to_bytes(shard)
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+        digests[name] = hashlib.sha256(data).hexdigest()
     conf = model.peft_config["default"]
     with open(os.path.join(out, "adapter.json"), "w") as f:
         json.dump({"r": conf.r, "alpha": conf.lora_alpha, "sha256": digests,
@@ -65,16 +65,17 @@ def merge(model, src: str, tok=None):
     set to the adapter's end and pad tokens, or a reply would never stop and every R10@k score would carry the
     log-probability of an end token the model never saw."""
     from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
+    from safetensors.torch import load as from_bytes
 
-    with open(os.path.join(src, "adapter.json")) as f:
-        meta = json.load(f)
+    notes = lineage(src)
+    meta = notes["adapter"]
     state = {}
     for name, digest in meta["sha256"].items():
         with open(os.path.join(src, name), "rb") as f:
-            if hashlib.sha256(f.read()).hexdigest() != digest:
-                raise DigestMismatch(f"{src}/{name}: sha256 differs from adapter.json; the adapter is not used")
-        state.update({k: v.float() for k, v in load_file(os.path.join(src, name)).items()})
+            data = f.read()  # the bytes checked are the bytes loaded
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise DigestMismatch(f"{src}/{name}: sha256 differs from adapter.json; the adapter is not used")
+        state.update({k: v.float() for k, v in from_bytes(data).items()})
     model = add_lora(model, meta["r"], meta["alpha"], 0.0)
     result = set_peft_model_state_dict(model, state)
     unexpected = list(getattr(result, "unexpected_keys", []))
@@ -82,7 +83,7 @@ def merge(model, src: str, tok=None):
     if unexpected or absent:
         raise ConfigError(f"{src}: the adapter does not fit this base model (not in the model: {unexpected[:3]}, "
                           f"missing from the adapter: {absent[:3]})")
-    special = meta.get("tokenizer") or _training_record(src).get("tokenizer")
+    special = meta.get("tokenizer") or (notes.get("training") or {}).get("tokenizer")
     if tok is not None and special:
         for name, value in special.items():
             if getattr(tok, name) != value:
@@ -92,9 +93,12 @@ def merge(model, src: str, tok=None):
     return model.merge_and_unload().eval()
 
 
-def _training_record(src: str) -> dict:
-    path = os.path.join(src, "training.json")
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
+def lineage(src: str) -> dict:
+    """What a saved adapter says of itself: its folder, ``adapter.json`` and ``training.json`` (when present)."""
+    notes = {"path": os.path.abspath(src)}
+    for name in ("adapter", "training"):
+        path = os.path.join(src, f"{name}.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                notes[name] = json.load(f)
+    return notes

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from generation import metrics, selection
+from generation import metrics
 from generation.config import GenConfig
 from ugc import checkpoints, storage, textgen
 from ugc.errors import ConfigError
@@ -100,6 +100,8 @@ def autocast_dtype(cfg: GenConfig, device):
 def fit(cfg: GenConfig, model, tok, train: pa.Table) -> dict:
     """AdamW with warmup + linear decay over the trainable parameters (LoRA adapters, or all)."""
     import torch
+
+    from generation import selection  # it builds on this module's encoding
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).train()

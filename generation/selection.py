@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-IGNORE = -100
+from generation.loop import IGNORE, _batch, encode
+
 _CHUNK = 1024  # dialogues per similarity block: 1024 x 20k replies of float32 is ~80 MB
 
 
@@ -93,8 +94,6 @@ def sequence_scores(model, ids, mask, labels):
 
 def encode_groups(tok, rows: list[dict], max_length: int) -> list[list[tuple[list[int], list[int]]]]:
     """Per pair: its true reply's (input_ids, labels) first, then one per negative (same prompt)."""
-    from generation.loop import encode
-
     return [encode(tok, [r] + [{**r, "output": n} for n in (r.get("negatives") or [])], max_length) for r in rows]
 
 
@@ -104,8 +103,6 @@ def group_loss(model, groups, pad_id: int, device, scale: float, weight: float):
     Groups without negatives (ad copy and rewrite pairs) add to the LM loss only.
     """
     import torch
-
-    from generation.loop import _batch
 
     flat = [item for g in groups for item in g]
     ids, mask, labels = _batch(flat, pad_id, device)

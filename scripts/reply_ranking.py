@@ -67,17 +67,6 @@ def _export(train, items, out: str) -> None:
                    for it in items], f, ensure_ascii=False)
 
 
-def _adapter_notes(src: str | None) -> dict | None:
-    if not src:
-        return None
-    notes = {"path": os.path.abspath(src)}
-    for name in ("adapter.json", "training.json"):
-        if os.path.isfile(os.path.join(src, name)):
-            with open(os.path.join(src, name)) as f:
-                notes[name.removesuffix(".json")] = json.load(f)
-    return notes
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lake", help="build the Taobao reply pairs from this lake")
@@ -158,7 +147,8 @@ def main() -> None:
         model.save_pretrained(a.save)
         tok.save_pretrained(a.save)
         with open(os.path.join(a.save, modeling.BASE_NOTES), "w", encoding="utf-8") as f:
-            json.dump({**notes, "made_from": notes["name"], "adapter": _adapter_notes(a.adapter)}, f, indent=1)
+            adapter = adapters.lineage(a.adapter) if a.adapter else None
+            json.dump({**notes, "made_from": notes["name"], "adapter": adapter}, f, indent=1)
 
 
 if __name__ == "__main__":
