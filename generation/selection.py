@@ -40,13 +40,18 @@ def mine_negatives(inputs: list[str], outputs: list[str], keys: list[str], k: in
     if k <= 0 or not pool:
         return [[] for _ in inputs]
     vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32)
-    vec.fit(pool + list(inputs))
-    replies = vec.transform(pool).T.tocsr()
+    try:
+        vec.fit(pool + list(inputs))
+        replies = vec.transform(pool).T.tocsr()
+    except ValueError:  # no character occurs twice (a tiny or empty pool): every negative is drawn at random
+        replies = None
     rng = np.random.default_rng(seed)
-    hard_n = (k + 1) // 2
+    hard_n = (k + 1) // 2 if replies is not None else 0
     result = []
     for start in range(0, len(inputs), _CHUNK):
-        sims = (vec.transform(inputs[start:start + _CHUNK]) @ replies).toarray()
+        chunk = inputs[start:start + _CHUNK]
+        sims = (vec.transform(chunk) @ replies).toarray() if replies is not None else \
+            np.zeros((len(chunk), len(pool)), np.float32)
         n_top = min(top + k, len(pool))
         best = np.argpartition(-sims, n_top - 1, axis=1)[:, :n_top] if n_top < len(pool) else \
             np.tile(np.arange(len(pool)), (len(sims), 1))
@@ -59,7 +64,7 @@ def mine_negatives(inputs: list[str], outputs: list[str], keys: list[str], k: in
 
             chosen: list[int] = []
             ranked = cand[np.argsort(-sims[row, cand], kind="stable")]
-            hard = [j for j in ranked if ok(j, ())][:top]
+            hard = [j for j in ranked if ok(j, ())][:top] if hard_n else []
             if hard:
                 chosen += [int(j) for j in rng.choice(hard, size=min(hard_n, len(hard)), replace=False)]
             for _ in range(50 * k):  # random fill; the guard ends it when the pool has too few usable replies

@@ -3,6 +3,8 @@ model to rank the true reply first by the very score the reserved Taobao test us
 
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generation import pairs, selection
 from tests.generation.conftest import gen_config
@@ -36,6 +38,22 @@ def test_negatives_are_other_conversations_replies_never_the_true_one_or_a_parap
     # A pool with too few usable replies gives fewer negatives instead of looping or repeating one.
     few = selection.mine_negatives(["[user] a", "[user] b"], ["甲乙丙", "丁戊己"], ["1", "2"], k=5, seed=0)
     assert few == [["丁戊己"], ["甲乙丙"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=6), st.text(max_size=6), st.sampled_from("abc")), max_size=12),
+       st.integers(1, 4))
+def test_any_pairs_get_valid_negatives_without_crashing(rows, k):
+    """Empty, one-character, duplicated or term-less texts (hostile posts reach the pairs) never stop pair building."""
+    inputs, outputs, keys = ([r[c] for r in rows] for c in range(3))
+    mined = selection.mine_negatives(inputs, outputs, keys, k=k, seed=0)
+    assert len(mined) == len(rows)
+    owners = {}
+    for o, key in zip(outputs, keys, strict=True):
+        owners.setdefault(o, set()).add(key)
+    for (_, out, key), negs in zip(rows, mined, strict=True):
+        assert len(negs) <= k and len(set(negs)) == len(negs) and out not in negs
+        assert all(key not in owners[n] and selection._overlap(n, out) <= 0.5 for n in negs)
 
 
 def test_sequence_scores_equal_the_full_vocabulary_projection():
