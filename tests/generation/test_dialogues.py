@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 
 import numpy as np
@@ -70,12 +71,17 @@ def test_drops_are_threads_with_provenance(dialogue_lake):
     assert {p["source"] for p in manifest["provenance"]} >= {"taobao", "chitchat"}
 
 
-def test_reserved_dialogues_never_reach_a_training_split(dialogue_lake, tmp_path):
-    lake_uri, _, _ = dialogue_lake
-    cfg = GenConfig(lake_uri=lake_uri, registry_uri=str(tmp_path / "reg"), tasks=("reply",),
+@pytest.fixture(scope="module")
+def dialogue_pairs(dialogue_lake, tmp_path_factory):
+    cfg = GenConfig(lake_uri=dialogue_lake[0], registry_uri=str(tmp_path_factory.mktemp("reg")), tasks=("reply",),
                     max_pairs_per_task=100_000)
     m = pairs.build(cfg)
-    _, train, test = pairs.read(m["manifest_uri"])
+    return (m, *pairs.read(m["manifest_uri"])[1:])
+
+
+def test_reserved_dialogues_never_reach_a_training_split(dialogue_lake, dialogue_pairs):
+    lake_uri = dialogue_lake[0]
+    m, train, test = dialogue_pairs
     posts = lake.read_partition(lake.partition_uri(lake_uri, DAY), columns=["post_id"])
     in_lake = pc.sum(pc.starts_with(posts["post_id"], "heldout:taobao:")).as_py()
     assert m["excluded"]["reserved"] == in_lake > 0.95 * sum(len(it.context) + 1 for it in dialogues.taobao_test())
@@ -87,6 +93,32 @@ def test_reserved_dialogues_never_reach_a_training_split(dialogue_lake, tmp_path
     assert any(r["input"].count("[user]") >= 2 for r in everything)
     assert not set(train["key"].to_pylist()) & set(test["key"].to_pylist())
     assert pc.all(pc.greater(pc.utf8_length(train["output"]), 0)).as_py()
+
+
+def test_dev_distractors_are_the_corpus_wrong_replies():
+    wrong = dialogues.taobao_dev_distractors()
+    assert 4500 < len(wrong) <= 5000  # one 0-line per dev context; contexts repeat
+    assert wrong[("要买一把茶刀看到有零食就拍了点", "免邮了哦", "好的谢谢哦", "不客气哦")] == ["恩呢"]
+    assert all(w and key[-1] not in w for key, w in wrong.items())
+
+
+def test_corpus_negatives_come_first_and_are_counted(dialogue_pairs):
+    train = dialogue_pairs[1]
+    train = train.filter(pc.starts_with(train["key"], "taobao:")).slice(0, 1500)  # mining is pairs x replies
+    used: Counter = Counter()
+    given = pairs._with_negatives(train, 3, 0, pairs._corpus_negatives(("taobao",)), used).to_pylist()
+    mined = pairs._with_negatives(train, 3, 0).to_pylist()
+    wrong: dict = {}  # dev contexts longer than textgen.MAX_TURNS can share one reply input
+    for k, w in dialogues.taobao_dev_distractors().items():
+        wrong.setdefault((textgen.thread(k[:-1]), k[-1]), []).extend(w)
+    known = [(r["input"], r["output"]) in wrong for r in given]
+    # The lake's dev dialogues' last replies are matched; every other reply pair keeps its mined negatives.
+    assert sum(known) == used["pairs_with_corpus_negatives"] > 50
+    assert all(r["negatives"][0] in wrong[(r["input"], r["output"])] for r, k in zip(given, known, strict=True) if k)
+    assert all(len(r["negatives"]) == 3 and r["output"] not in r["negatives"] for r in given)
+    assert all(r["negatives"] == o["negatives"] for r, o, k in zip(given, mined, known, strict=True) if not k)
+    with pytest.raises(ConfigError, match="corpus_negatives"):
+        GenConfig.from_dict({"lake_uri": ".", "corpus_negatives": ["weibo"]})
 
 
 def test_thread_walk_survives_a_parent_cycle():
