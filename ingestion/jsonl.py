@@ -122,9 +122,13 @@ def _arrow_block(lines: list[bytes], text_keys: tuple[str, ...] = ()) -> pa.Tabl
     return t
 
 
-def read(source: str, data: bytes) -> RawRows:
-    lines = data.split(b"\n")
-    offsets, pos = [], 0
+def read(source: str, data: bytes, start: int = 0, end: int | None = None) -> RawRows:
+    """The lines of ``data[start:end]`` (a slice that starts a line; ingestion.sources), with their rows and byte
+    offsets in the whole file."""
+    end = len(data) if end is None else end
+    first = data.count(b"\n", 0, start)  # rows are numbered in the file, not in the slice
+    lines = data[start:end].split(b"\n")
+    offsets, pos = [], start
     for ln in lines:
         offsets.append(pos)
         pos += len(ln) + 1
@@ -133,10 +137,10 @@ def read(source: str, data: bytes) -> RawRows:
     def slow(i: int) -> None:
         obj, reason = parse_line(lines[i].strip())
         if obj is None:
-            rows.reject(reason, i + 1, lines[i])
+            rows.reject(reason, first + i + 1, lines[i])
         else:
             values, type_reason = record_values(obj)
-            rows.add_record(i + 1, offsets[i], len(lines[i]), values, type_reason)
+            rows.add_record(first + i + 1, offsets[i], len(lines[i]), values, type_reason)
 
     objects = []
     for i, ln in enumerate(lines):
@@ -150,7 +154,7 @@ def read(source: str, data: bytes) -> RawRows:
             return
         t = _arrow_block([lines[i] for i in idx], text_keys)
         if t is not None:
-            rows.add_table(canonical_from_arrow(t), [i + 1 for i in idx], [offsets[i] for i in idx],
+            rows.add_table(canonical_from_arrow(t), [first + i + 1 for i in idx], [offsets[i] for i in idx],
                            [len(lines[i]) for i in idx])
         elif len(idx) == 1:
             slow(idx[0])

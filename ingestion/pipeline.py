@@ -46,17 +46,23 @@ def _read_all(landing_uri: str, cfg: IngestConfig) -> tuple[pa.Table, list[dict]
     files, unknown = sources.list_landing(landing_uri)
     if not files and not unknown:
         raise FileNotFoundError(f"no landing files under {landing_uri}")
-    results = isolation.run(prepare, [(u, cfg) for u in files], cfg.workers, cfg.isolation == "process")
+    units = sources.plan(files, cfg.workers)
+    order = sorted(range(len(units)), key=lambda j: -units[j][2])  # largest first: no big unit starts last
+    done = isolation.run(prepare, [(units[j][0], cfg, units[j][1]) for j in order], cfg.workers,
+                         cfg.isolation == "process")
+    results: dict[str, list] = {u: [] for u in files}
+    for j, r in sorted(zip(order, done, strict=True), key=lambda jr: jr[0]):
+        results[units[j][0]].append(r)  # each file's slices, in order
     bad = [quarantine_record(S.R_UNSUPPORTED, u, 0, u) for u in unknown]
     tables, inputs = [], []
-    for uri, r in zip(files, results, strict=True):
-        if r is isolation.CRASHED:  # the reader died on this file: it stays in landing, the day goes on
+    for uri, parts in results.items():
+        if any(r is isolation.CRASHED for r in parts):  # the reader died on this file: it stays in landing
             bad.append(quarantine_record(S.R_READER_CRASHED, uri, 0, uri))
             inputs.append({"uri": uri, "rows": 1})
             continue
-        tables.append(r[0])
-        bad += r[1]
-        inputs.append({"uri": uri, "rows": r[2]})
+        tables += [r[0] for r in parts]
+        bad += [q for r in parts for q in r[1]]
+        inputs.append({"uri": uri, "rows": sum(r[2] for r in parts)})
     inputs += [{"uri": u, "rows": 1} for u in unknown]
     return (pa.concat_tables(tables) if tables else PREPARED.empty_table()), bad, inputs
 

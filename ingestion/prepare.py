@@ -49,10 +49,11 @@ def _naive_tz(platform: pa.Array, zones: dict[str, str]) -> pa.Array | None:
     return pa.DictionaryArray.from_arrays(enc.indices, mapped).dictionary_decode()
 
 
-def prepare(args: tuple[str, IngestConfig]) -> tuple[pa.Table, list[dict], int]:
-    """(cleaned rows, quarantine records of rows that did not parse, input rows) of one landing file."""
-    uri, cfg = args
-    batch = sources.read_file(uri, cfg.max_file_bytes)
+def prepare(args: tuple[str, IngestConfig] | tuple[str, IngestConfig, tuple[int, int]]) -> tuple[pa.Table, list[dict], int]:
+    """(cleaned rows, quarantine records of rows that did not parse, input rows) of one landing file:
+    ``(uri, config)``, or ``(uri, config, (k, n))`` for its slice k of n (ingestion.sources.plan)."""
+    uri, cfg, *part = args
+    batch = sources.read_file(uri, cfg.max_file_bytes, *part)
     raw, n = {c: batch.table.column(c).combine_chunks() for c in batch.table.column_names}, batch.table.num_rows
     reason = raw["_reason"].to_numpy(zero_copy_only=False).astype(object)
     for f in S.REQUIRED:

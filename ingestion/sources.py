@@ -7,6 +7,7 @@ quarantine record (``unreadable_file:<error>``, ``file_too_large``); its rows ar
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -19,6 +20,12 @@ from ugc import storage
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 COMPRESSION = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4"}
 _READERS = {"jsonl": jsonl.read, "csv": tabular.read_csv, "parquet": tabular.read_parquet}
+# A plain local JSONL file is parsed in line-aligned slices of about this size, in parallel. Whole files, the
+# largest bounded the pool: 1M generated posts in four files of 8-77 MB were 26 s of parsing, 16 s of it on one
+# of two workers. CSV (quoted newlines), compressed and S3 files (each slice would fetch the whole object) are
+# parsed whole.
+SLICE_BYTES = 8 << 20
+_MAX_SLICES = 32  # each slice loads the whole file: past this, more slices cost more than they balance
 
 
 @dataclass
@@ -69,19 +76,54 @@ def load(uri: str, max_bytes: int) -> bytes:
     return decompress(storage.read_bytes(uri), detect(uri)[1], max_bytes)
 
 
-def read_file(uri: str, max_bytes: int = 1 << 31) -> RawBatch:
-    """Read one landing file. A file that cannot be read at all is quarantined whole, not raised."""
+def plan(files: list[str], workers: int) -> list[tuple[str, tuple[int, int], int]]:
+    """(uri, (slice, slices), bytes) work units for ``workers`` parallel readers: every file once, a large plain
+    local JSONL file as several slices (read_file's ``part``)."""
+    units = []
+    for uri in files:
+        fmt, codec = detect(uri)
+        size = 0 if storage.is_s3(uri) else _size(uri)
+        n = min(_MAX_SLICES, -(-size // SLICE_BYTES)) if workers > 1 and fmt == "jsonl" and codec is None and size else 1
+        units += [(uri, (k, n), size // n) for k in range(n)]
+    return units
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # gone or unreadable: read_file says why
+        return 0
+
+
+def _slice(data: bytes, k: int, n: int) -> tuple[int, int]:
+    """Byte range of slice ``k`` of ``n``: each starts right after a newline, so no line is split."""
+    def cut(j: int) -> int:
+        if j <= 0 or j >= n:
+            return 0 if j <= 0 else len(data)
+        p = data.find(b"\n", j * len(data) // n)
+        return len(data) if p < 0 else p + 1
+    return cut(k), cut(k + 1)
+
+
+def read_file(uri: str, max_bytes: int = 1 << 31, part: tuple[int, int] = (0, 1)) -> RawBatch:
+    """Read one landing file, or slice ``part = (k, n)`` of it (JSONL; see ``plan``). A file that cannot be read
+    at all is quarantined whole, not raised (once: by its first slice)."""
     fmt = detect_format(uri)
+    k, n = part
     try:
         data = load(uri, max_bytes)
-        table, bad = _READERS[fmt](uri, data).finish()
+        rows = jsonl.read(uri, data, *_slice(data, k, n)) if n > 1 else _READERS[fmt](uri, data)
+        table, bad = rows.finish()
         return RawBatch(uri, table, bad)
     except FileTooLarge as e:
         rec = quarantine_record(S.R_FILE_TOO_LARGE, uri, 0, str(e))
+        if k:  # every slice finds the same size: the first one reports it
+            return RawBatch(uri, empty(), [])
     except (storage.StorageError, FileNotFoundError, PermissionError):
         raise  # the store, not the file: worth a retry
     except Exception as e:  # noqa: BLE001 (whatever a file holds, the day goes on; the file stays in landing)
-        rec = quarantine_record(f"{S.R_UNREADABLE}:{type(e).__name__}", uri, 0, f"{e}"[:2000])
+        where = f" (slice {k + 1} of {n})" if n > 1 else ""
+        rec = quarantine_record(f"{S.R_UNREADABLE}:{type(e).__name__}", uri, 0, f"{e}"[:2000] + where)
     return RawBatch(uri, empty(), [rec])
 
 

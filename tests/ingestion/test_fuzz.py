@@ -129,3 +129,47 @@ def _values(typ, rng):
         if key in str(typ):
             return pa.array(vals).cast(typ)
     return pa.nulls(3, typ)
+
+
+def _ingest_with(files: dict[str, bytes], workers: int) -> tuple[dict, list, bytes]:
+    root = tempfile.mkdtemp(prefix="ugc-slices-")
+    for name, data in files.items():
+        storage.write_bytes(f"{root}/landing/dt={fuzzing.DAY}/{name}", data)
+    cfg = IngestConfig.from_dict({"lake_uri": f"{root}/lake", "day": fuzzing.DAY, "isolation": "thread",
+                                  "workers": workers})
+    s = ingest_day(cfg, f"{root}/landing/dt={fuzzing.DAY}")
+    summary = {k: v for k, v in s.items() if k not in ("config", "partition_uri", "quarantine_uri", "snapshot_id")}
+    rows = [r | {"source_file": r["source_file"].rsplit("/", 1)[-1]} for r in
+            lake.read_partition(s["partition_uri"]).to_pylist()]
+    return summary, rows, storage.read_bytes(s["quarantine_uri"])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32), slice_bytes=st.integers(1, 400))  # up to sources._MAX_SLICES each
+def test_sliced_files_ingest_exactly_like_whole_ones(seed, slice_bytes):
+    from unittest import mock
+
+    from ingestion import sources
+
+    files, _ = fuzzing.drop(seed, n_valid=30, n_hostile=12)
+    whole = _ingest_with(files, workers=1)  # one reader: files are never sliced
+    with mock.patch.object(sources, "SLICE_BYTES", slice_bytes):  # every JSONL file in many slices
+        sliced = _ingest_with(files, workers=2)
+    assert sliced[0] == whole[0] and sliced[1] == whole[1]
+    assert _quarantine(sliced[2]) == _quarantine(whole[2])
+
+
+def _quarantine(body: bytes) -> list:
+    return [{k: v for k, v in json.loads(ln).items() if k != "source_file"} | {"file": json.loads(ln)["source_file"]
+            .rsplit("/", 1)[-1]} for ln in body.splitlines() if ln.strip()]
+
+
+@FAST
+@given(data=st.binary(max_size=300) | st.lists(st.binary(max_size=20), max_size=20).map(b"\n".join),
+       n=st.integers(1, 12))
+def test_slices_cover_a_file_and_start_lines(data, n):
+    from ingestion import sources
+
+    bounds = [sources._slice(data, k, n) for k in range(n)]
+    assert b"".join(data[a:b] for a, b in bounds) == data
+    assert all(a in (0, len(data)) or data[a - 1:a] == b"\n" for a, _ in bounds)  # at the end: empty
