@@ -31,6 +31,7 @@ _SHAPE = re.compile(rb'"([^"\\]{1,64})"\s*:\s*(["\[{tfn0-9-])')
 # Arrow's JSON reader recurses per nesting level and overflows its stack around 100k levels (a segfault).
 # A line can nest no deeper than it has opening brackets: lines with more than this never reach Arrow.
 _MAX_BRACKETS = 64
+_ROW = re.compile(r"in row (\d+)\b")  # Arrow's "JSON parse error: ... in row 1234" (0-based, in the block)
 # Fields whose value may be a JSON number: ids and timestamps keep the digits as written; text may not.
 NUMERIC_OK = frozenset({"post_id", "author_id", "parent_id", "created_at", "label", "label_confidence"})
 
@@ -92,9 +93,10 @@ def record_values(obj: dict) -> tuple[dict[str, str | None], str | None]:
     return out, reason
 
 
-def _arrow_block(lines: list[bytes], text_keys: tuple[str, ...] = ()) -> pa.Table | None:
-    """One Arrow parse of ``lines``; ``text_keys`` (keys whose values are JSON strings in every line) are read as
-    strings, so Arrow cannot turn "2026-11-20T01:00:00+08:00" into a timestamp and refuse the block."""
+def _arrow_block(lines: list[bytes], text_keys: tuple[str, ...] = ()) -> tuple[pa.Table | None, int | None]:
+    """(one Arrow parse of ``lines`` or None, the row Arrow's error names, if it names one); ``text_keys`` (keys
+    whose values are JSON strings in every line) are read as strings, so Arrow cannot turn
+    "2026-11-20T01:00:00+08:00" into a timestamp and refuse the block."""
     import pyarrow.json as pj
 
     block = b"\n".join(lines)
@@ -103,23 +105,26 @@ def _arrow_block(lines: list[bytes], text_keys: tuple[str, ...] = ()) -> pa.Tabl
         parse = pj.ParseOptions(explicit_schema=pa.schema([(k, pa.string()) for k in text_keys]),
                                 unexpected_field_behavior="infer")
         t = pj.read_json(io.BytesIO(block), read_options=pj.ReadOptions(block_size=1 << 24), parse_options=parse)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
-        return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        row = _ROW.search(str(e))
+        return None, int(row.group(1)) if row else None
+    except UnicodeDecodeError as e:
+        return None, block.count(b"\n", 0, e.start)  # the line holding the first invalid byte
     if t.num_rows != len(lines):
-        return None
+        return None, None
     seen: dict[str, str] = {}
     for name, typ in zip(t.column_names, t.schema.types, strict=True):
         n = S.norm_key(name)
         if n not in S.ALIAS_OF:
             continue
         if n in seen:
-            return None  # two spellings of one field: the slow path names the ambiguity
+            return None, None  # two spellings of one field: the slow path names the ambiguity
         seen[n] = name
         ok = pa.types.is_string(typ) or pa.types.is_null(typ) or (pa.types.is_int64(typ)
                                                                   and S.ALIAS_OF[n] in NUMERIC_OK)
         if not ok:
-            return None
-    return t
+            return None, None
+    return t, None
 
 
 def read(source: str, data: bytes, start: int = 0, end: int | None = None) -> RawRows:
@@ -152,15 +157,27 @@ def read(source: str, data: bytes, start: int = 0, end: int | None = None) -> Ra
     def fast(idx: list[int], text_keys: tuple[str, ...] = ()) -> None:
         if not idx:
             return
-        t = _arrow_block([lines[i] for i in idx], text_keys)
+        t, row = _arrow_block([lines[i] for i in idx], text_keys)
         if t is not None:
             rows.add_table(canonical_from_arrow(t), [first + i + 1 for i in idx], [offsets[i] for i in idx],
                            [len(lines[i]) for i in idx])
-        elif len(idx) == 1:
+            return
+        if len(idx) == 1:
             slow(idx[0])
-        else:  # bisect: one bad line costs log2(block) small parses, not a whole slow block
+            return
+        if row is not None and 0 <= row < len(idx):
+            # Arrow named the line it stopped at: the lines before it are one block, that line is tried alone.
+            # (Only a hint: a wrong one costs parses, never a wrong row.)
+            fast(idx[:row], text_keys)
+            fast([idx[row]], text_keys)
+            idx = idx[row + 1:]
+        # Bisect the rest: one bad line costs log2(block) small parses, not a whole slow block, and many bad lines
+        # cannot make the hints above re-parse the block once per line.
+        if len(idx) > 1:
             fast(idx[:len(idx) // 2], text_keys)
             fast(idx[len(idx) // 2:], text_keys)
+        else:
+            fast(idx, text_keys)
 
     # Lines are grouped by the regex's raw matches first (a C call per line, no Python per key); the few
     # distinct raw shapes are then normalised (every number kind alike) and merged, in first-seen order.
@@ -170,12 +187,32 @@ def read(source: str, data: bytes, start: int = 0, end: int | None = None) -> Ra
     groups: dict[tuple, list[int]] = {}
     for found, idx in sorted(raw.items(), key=lambda kv: kv[1][0]):
         groups.setdefault(_normal(found), []).extend(idx)
-    for shape, idx in groups.items():
+    for keys, idx in _merge(groups):
         idx.sort()
-        keys = _text_keys(shape)
         for start in range(0, len(idx), _BLOCK):
             fast(idx[start:start + _BLOCK], keys)
     return rows
+
+
+def _merge(groups: dict[tuple, list[int]]) -> list[tuple[tuple[str, ...], list[int]]]:
+    """(text keys, lines) per Arrow block group: shapes with the same keys whose kinds differ only where one of
+    them holds null parse as one (a null beside strings is a string column). Generated and real drops write
+    optional fields as null in some lines: 21 shapes in one file were 249 Arrow calls."""
+    merged: list[tuple[dict | None, list[int], tuple]] = []
+    for shape, idx in groups.items():
+        kinds = dict(shape)
+        if len(kinds) != len(shape):  # a key twice in a line: left alone (Arrow and the slow path judge it)
+            merged.append((None, list(idx), shape))
+            continue
+        for m in merged:
+            if m[0] is not None and m[0].keys() == kinds.keys() and \
+                    all(m[0][k] == v or b"n" in (m[0][k], v) for k, v in kinds.items()):
+                m[0].update({k: v for k, v in kinds.items() if v != b"n"})
+                m[1].extend(idx)
+                break
+        else:
+            merged.append((kinds, list(idx), shape))
+    return [(_text_keys(tuple(k.items()) if k is not None else shape), idx) for k, idx, shape in merged]
 
 
 def _normal(found) -> tuple[tuple[bytes, bytes], ...]:
