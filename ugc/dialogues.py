@@ -65,23 +65,28 @@ def taobao_test(wheelhouse: str | None = None) -> list[RankingItem]:
     return items
 
 
+def _dev_lines(wheelhouse: str | None):
+    """(label, turns joined) per dev.txt line: ``1`` ends with the true reply, ``0`` with a wrong one."""
+    for line in _sdist_member("dev.txt", wheelhouse).splitlines():
+        label, *utterances = line.rstrip("\n").split("\t")
+        yield label, [join_words(u) for u in utterances if u.strip()]
+
+
 def taobao_dev_distractors(wheelhouse: str | None = None) -> dict[tuple[str, ...], list[str]]:
     """dev.txt's labelled wrong replies: (context turns..., true reply) -> the ``0\\t`` lines' last replies for that
     context. The corpus retrieved them by the context's words, as it did the reserved test's distractors."""
     ones, zeros = {}, {}
-    for line in _sdist_member("dev.txt", wheelhouse).splitlines():
-        fields = [join_words(u) for u in line.rstrip("\n").split("\t")[1:] if u.strip()]
-        if len(fields) >= 2 and line[:2] in ("1\t", "0\t"):
-            (ones if line[0] == "1" else zeros).setdefault(tuple(fields[:-1]), []).append(fields[-1])
-    return {(*ctx, true): [z for z in zeros.get(ctx, []) if z != true] for ctx, trues in ones.items() for true in trues
-            if any(z != true for z in zeros.get(ctx, []))}
+    for label, turns in _dev_lines(wheelhouse):
+        if len(turns) >= 2 and label in ("1", "0"):
+            (ones if label == "1" else zeros).setdefault(tuple(turns[:-1]), []).append(turns[-1])
+    out = {}
+    for ctx, trues in ones.items():
+        for true in trues:
+            if wrong := [z for z in zeros.get(ctx, []) if z != true]:
+                out[(*ctx, true)] = wrong
+    return out
 
 
 def taobao_dev(wheelhouse: str | None = None) -> list[list[str]]:
     """dev.txt's 5,000 dialogues (the ``1\\t`` lines; the ``0\\t`` ones end with a wrong reply), turns joined."""
-    out = []
-    for line in _sdist_member("dev.txt", wheelhouse).splitlines():
-        fields = line.rstrip("\n").split("\t")
-        if fields[0] == "1":
-            out.append([join_words(u) for u in fields[1:] if u.strip()])
-    return out
+    return [turns for label, turns in _dev_lines(wheelhouse) if label == "1"]
