@@ -50,9 +50,10 @@ def _read_all(landing_uri: str, cfg: IngestConfig) -> tuple[pa.Table, list[dict]
     order = sorted(range(len(units)), key=lambda j: -units[j][2])  # largest first: no big unit starts last
     done = isolation.run(prepare, [(units[j][0], cfg, units[j][1]) for j in order], cfg.workers,
                          cfg.isolation == "process")
+    by_unit = dict(zip(order, done, strict=True))
     results: dict[str, list] = {u: [] for u in files}
-    for j, r in sorted(zip(order, done, strict=True), key=lambda jr: jr[0]):
-        results[units[j][0]].append(r)  # each file's slices, in order
+    for j, (uri, _, _) in enumerate(units):  # units list each file's slices in order
+        results[uri].append(by_unit[j])
     bad = [quarantine_record(S.R_UNSUPPORTED, u, 0, u) for u in unknown]
     tables, inputs = [], []
     for uri, parts in results.items():
