@@ -22,6 +22,7 @@ def _context():
     # forkserver: children start from a clean single-threaded server, never from a parent that holds Arrow or
     # gRPC threads (fork from a threaded process can deadlock).
     ctx = mp.get_context("forkserver")
+    # pandas too: pyarrow imports it on its first pa.array(list) (to probe for Series), so every child would.
     ctx.set_forkserver_preload(["pyarrow", "pyarrow.compute", "numpy", "pandas"])
     return ctx
 

@@ -1,6 +1,8 @@
+import re
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,6 +82,40 @@ UTC = UTC
 ])
 def test_parse_timestamps(raw, expected):
     assert clean.parse_timestamps(pa.array([raw], pa.string())).to_pylist() == [expected]
+
+
+def _pandas_only(raw: pa.Array, tz: pa.Array | None) -> list:
+    """The reference: every non-epoch value through pandas' ISO parser (the parser before the Arrow fast path)."""
+    import numpy as np
+
+    nat = np.iinfo(np.int64).min
+    us = pc.fill_null(clean.parse_timestamps(raw).cast(pa.int64()), nat).to_numpy().copy()  # the epoch rows
+    numeric = np.array([v is not None and bool(re.fullmatch(r"-?[0-9]{9,13}(?:\.[0-9]+)?", v))
+                        for v in raw.to_pylist()])
+    rest = np.flatnonzero(~numeric & pc.is_valid(raw).to_numpy(zero_copy_only=False))
+    if len(rest):
+        us[rest] = clean._parse_iso_pandas(raw.take(rest), None if tz is None else tz.take(rest))
+    return pa.array(us, pa.int64(), mask=us == nat).cast(pa.timestamp("us", tz="UTC")).to_pylist()
+
+
+_two = st.one_of(st.integers(0, 61).map("{:02d}".format), st.text("0123456789", min_size=1, max_size=3))
+_iso = st.builds(
+    lambda y, mo, d, sep, h, mi, s, frac, zone: f"{y}-{mo}-{d}{sep}{h}:{mi}:{s}{frac}{zone}",
+    st.sampled_from(["2026", "1999", "0001", "9999", "1677", "2262"]), _two, _two, st.sampled_from("TT t"),
+    _two, _two, _two, st.sampled_from(["", "", ".5", ".123456", ".1234567", "."]),
+    st.sampled_from(["", "", "", "Z", "z", "+08:00", "-05:30", "+0800", "+08", "+23:59", "+24:00", "-00:00", " "]))
+_zones = st.sampled_from([None, "+08:00", "-03", "+00:00", "Asia/Shanghai", "America/New_York", "+99:00"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_iso, st.none(), st.text(max_size=30), st.sampled_from(["1795189283", "2026-11-20"])),
+                min_size=1, max_size=12),
+       st.lists(_zones, min_size=12, max_size=12))
+def test_parse_timestamps_arrow_fast_path_equals_pandas(values, zones):
+    """Arrow parses the common ISO shapes; every value, with any naive-time zone, gets pandas' answer."""
+    raw, tz = pa.array(values, pa.string()), pa.array(zones[:len(values)], pa.string())
+    assert clean.parse_timestamps(raw).to_pylist() == _pandas_only(raw, None)
+    assert clean.parse_timestamps(raw, tz).to_pylist() == _pandas_only(raw, tz)
 
 
 def test_text_hash_casefold_and_stability():
