@@ -23,6 +23,7 @@ import sys
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion import csvfast
 from ingestion import schema as S
 from ingestion.jsonl import NUMERIC_OK
 from ingestion.rawtable import RawRows
@@ -56,12 +57,23 @@ def read_csv(source: str, data: bytes) -> RawRows:
         except UnicodeDecodeError:
             rows.reject(S.R_INVALID_UTF8, i + 1, lines[i])
     order = sorted(text)
+    fast = csvfast.FastLines(pa.array([text[i] for i in order], pa.string()), [lines[i] for i in order],
+                             columns, len(names))
     k = 0
-    while k < len(order):  # one csv.reader until a record goes wrong, then a fresh one on the next line
+    while k < len(order):
+        if fast.simple[k]:  # a run of one-line records: Arrow has read them (ingestion.csvfast)
+            k, wrong = fast.take_run(k)
+            for w in wrong:  # one line of the wrong width, as the Python reader quarantines it
+                rows.reject(S.R_MALFORMED_CSV, order[w] + 1, lines[order[w]])
+            continue
+        # One csv.reader until a record goes wrong or a run of simple lines starts, then a fresh one.
         reader = csv.reader((text[i] + "\n" for i in order[k:]), strict=True)
         base, restart = k, None
         while restart is None:
             start = base + reader.line_num
+            if start > base and start < len(order) and fast.simple[start]:
+                restart = start
+                break
             try:
                 fields = next(reader)
             except StopIteration:
@@ -89,6 +101,7 @@ def read_csv(source: str, data: bytes) -> RawRows:
                 rows.add_record(first + 1, offsets[first], offsets[last] + len(lines[last]) - offsets[first],
                                 values, reason)
         k = restart
+    fast.add_to(rows, order, lines, offsets)
     return rows
 
 
