@@ -78,7 +78,9 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     files = pc.dictionary_encode(table["source_file"]).combine_chunks().indices.to_numpy()
     created_us = table["created_at"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
     ok = ok[np.lexsort((table["_row"].to_numpy()[ok], files[ok], created_us[ok]))]
-    cand = table.take(pa.array(ok, pa.int64()))
+    # Only the key columns are gathered here; the rows kept are gathered once, at the end (texts are most bytes).
+    take = pa.array(ok, pa.int64())
+    cand = table.select(["platform", "post_id", "text_hash", "parent_id"]).take(take)
     key = pc.binary_join_element_wise(cand["platform"], cand["post_id"], "\x1f").combine_chunks()
     prior_ids, prior_hashes = _prior_keys(cfg)
     dup_id = ~_first_occurrence(pc.dictionary_encode(key).indices.to_numpy()) | \
@@ -86,7 +88,7 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     h = cand["text_hash"].to_numpy()
     is_reply = pc.is_valid(cand["parent_id"]).to_numpy(zero_copy_only=False)
     min_chars = np.where(is_reply, cfg.reply_dedupe_min_chars, cfg.text_dedupe_min_chars)
-    long_enough = pc.utf8_length(cand["text"]).to_numpy(zero_copy_only=False) >= min_chars
+    long_enough = pc.utf8_length(table["text"]).to_numpy()[ok] >= min_chars
     text_cand = ~dup_id & long_enough
     # "First" among every post, not only the candidates: a new post copying a short reply is still a copy.
     first = np.ones(len(ok), dtype=bool)
@@ -96,7 +98,7 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     reason[ok[dup_text]] = S.R_DUP_TEXT
 
     # Output order = dedupe priority order (created_at, file, row): deterministic for reruns.
-    kept = cand.filter(pa.array(~(dup_id | dup_text)))
+    kept = table.take(pa.array(ok[~(dup_id | dup_text)], pa.int64()))
     out = kept.append_column("author_id", clean.hash_ids(kept["author_raw"].combine_chunks(), cfg.author_salt))
     out = out.select(list(lake.POST_COLUMNS))
 

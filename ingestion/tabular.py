@@ -67,7 +67,7 @@ def read_csv(source: str, data: bytes) -> RawRows:
                 rows.reject(S.R_MALFORMED_CSV, order[w] + 1, lines[order[w]])
             continue
         # One csv.reader until a record goes wrong or a run of simple lines starts, then a fresh one.
-        reader = csv.reader((text[i] + "\n" for i in order[k:]), strict=True)
+        reader = csv.reader((text[order[j]] + "\n" for j in range(k, len(order))), strict=True)  # no copy of order[k:]
         base, restart = k, None
         while restart is None:
             start = base + reader.line_num
