@@ -55,8 +55,7 @@ def build_suite(gx, cfg: ValidateConfig):
     E = gx.expectations
     warn = {"severity": "warning"}
     start = datetime(cfg.day.year, cfg.day.month, cfg.day.day, tzinfo=UTC)
-    suite = gx.ExpectationSuite(name=f"ugc_posts_{cfg.day.isoformat()}")
-    for exp in [
+    expectations = [
         E.ExpectTableColumnsToMatchSet(column_set=list(lake.POST_COLUMNS), exact_match=True),
         E.ExpectTableRowCountToBeBetween(min_value=cfg.min_rows),
         *[E.ExpectColumnValuesToNotBeNull(column=c) for c in
@@ -78,9 +77,9 @@ def build_suite(gx, cfg: ValidateConfig):
         # runs in Arrow (RE2).
         E.ExpectColumnValuesToNotMatchRegex(column="text", regex=ZERO_WIDTH_CLASS, **warn,
                                             description="no zero-width space (U+200B) or BOM (U+FEFF) in text"),
-    ]:
-        suite.add_expectation(exp)
-    return suite
+    ]
+    # Given whole: add_expectation compares each one with every one added before (0.02 s of GX's ~0.09 s fixed cost).
+    return gx.ExpectationSuite(name=f"ugc_posts_{cfg.day.isoformat()}", expectations=expectations)
 
 
 def run_suite(df, cfg: ValidateConfig, docs_dir: str | None = None) -> dict:
