@@ -70,8 +70,8 @@ def _canonical(t: pa.Table, columns: dict[str, list[int]]) -> tuple[pa.Table, pa
 
 
 class FastLines:
-    """The simple lines of one CSV file (positions into its decoded, non-blank-or-blank data lines), parsed by
-    Arrow in one call; the reader asks for runs of them and adds the records it used at the end."""
+    """The simple lines of one CSV file (positions into its decoded data lines), parsed by Arrow in one call; the
+    reader takes runs of them where a record starts, and adds the records of the runs it took at the end."""
 
     def __init__(self, decoded: pa.Array, raw: list[bytes], columns: dict[str, list[int]], width: int):
         n = len(decoded)

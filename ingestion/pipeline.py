@@ -79,8 +79,7 @@ def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:
     created_us = table["created_at"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
     ok = ok[np.lexsort((table["_row"].to_numpy()[ok], files[ok], created_us[ok]))]
     # Only the key columns are gathered here; the rows kept are gathered once, at the end (texts are most bytes).
-    take = pa.array(ok, pa.int64())
-    cand = table.select(["platform", "post_id", "text_hash", "parent_id"]).take(take)
+    cand = table.select(["platform", "post_id", "text_hash", "parent_id"]).take(pa.array(ok, pa.int64()))
     key = pc.binary_join_element_wise(cand["platform"], cand["post_id"], "\x1f").combine_chunks()
     prior_ids, prior_hashes = _prior_keys(cfg)
     dup_id = ~_first_occurrence(pc.dictionary_encode(key).indices.to_numpy()) | \
