@@ -54,6 +54,14 @@ def _read_all(landing_uri: str, cfg: IngestConfig) -> tuple[pa.Table, list[dict]
     results: dict[str, list] = {u: [] for u in files}
     for j, (uri, _, _) in enumerate(units):  # units list each file's slices in order
         results[uri].append(by_unit[j])
+    # A CSV slice that did not start where the record before it ended (a quoted line break ran on past its
+    # predecessor) is read again from there, with the slices after it, as one part.
+    again = {uri: at for uri, parts in results.items()
+             if not any(r is isolation.CRASHED for r in parts) and (at := _misread(parts)) is not None}
+    redo = isolation.run(prepare, [(uri, cfg, (j, len(results[uri]), byte)) for uri, (j, byte) in again.items()],
+                         cfg.workers, cfg.isolation == "process")
+    for (uri, (j, _)), r in zip(again.items(), redo, strict=True):
+        results[uri][j:] = [r]
     bad = [quarantine_record(S.R_UNSUPPORTED, u, 0, u) for u in unknown]
     tables, inputs = [], []
     for uri, parts in results.items():
@@ -66,6 +74,14 @@ def _read_all(landing_uri: str, cfg: IngestConfig) -> tuple[pa.Table, list[dict]
         inputs.append({"uri": uri, "rows": sum(r[2] for r in parts)})
     inputs += [{"uri": u, "rows": 1} for u in unknown]
     return (pa.concat_tables(tables) if tables else PREPARED.empty_table()), bad, inputs
+
+
+def _misread(parts: list) -> tuple[int, int] | None:
+    """(the first CSV slice that started elsewhere than where the record before it ended, that byte), or None."""
+    for j in range(1, len(parts)):
+        if parts[j][3] is not None and parts[j - 1][3] is not None and parts[j][3][0] != parts[j - 1][3][1]:
+            return j, parts[j - 1][3][1]
+    return None
 
 
 def ingest_day(cfg: IngestConfig, landing_uri: str) -> dict:

@@ -49,9 +49,9 @@ def _naive_tz(platform: pa.Array, zones: dict[str, str]) -> pa.Array | None:
     return pa.DictionaryArray.from_arrays(enc.indices, mapped).dictionary_decode()
 
 
-def prepare(args: tuple[str, IngestConfig] | tuple[str, IngestConfig, tuple[int, int]]) -> tuple[pa.Table, list[dict], int]:
-    """(cleaned rows, quarantine records of rows that did not parse, input rows) of one landing file:
-    ``(uri, config)``, or ``(uri, config, (k, n))`` for its slice k of n (ingestion.sources.plan)."""
+def prepare(args: tuple[str, IngestConfig] | tuple[str, IngestConfig, tuple[int, ...]]) -> tuple:
+    """(cleaned rows, quarantine records of rows that did not parse, input rows, a CSV slice's span) of one
+    landing file: ``(uri, config)``, or ``(uri, config, part)`` for a part of it (ingestion.sources.read_file)."""
     uri, cfg, *part = args
     batch = sources.read_file(uri, cfg.max_file_bytes, *part)
     raw, n = {c: batch.table.column(c).combine_chunks() for c in batch.table.column_names}, batch.table.num_rows
@@ -95,4 +95,4 @@ def prepare(args: tuple[str, IngestConfig] | tuple[str, IngestConfig, tuple[int,
         "pii_count": pii,
         "_row": raw["_row"], "_reason": pa.array(reason, pa.string()), "_off": raw["_off"], "_len": raw["_len"],
     })
-    return table.select(PREPARED.names).cast(PREPARED), batch.quarantine, n + len(batch.quarantine)
+    return table.select(PREPARED.names).cast(PREPARED), batch.quarantine, n + len(batch.quarantine), batch.span

@@ -65,6 +65,7 @@ class RawRows:
     tables: list[pa.Table] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
+    span: tuple[int, int] | None = None  # CSV slices: (first byte, byte where the next record starts)
 
     def add_table(self, canon: pa.Table, rows: list[int], offs: list[int | None], lens: list[int | None],
                   reasons: pa.Array | None = None) -> None:

@@ -20,10 +20,11 @@ from ugc import storage
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 COMPRESSION = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4"}
 _READERS = {"jsonl": jsonl.read, "csv": tabular.read_csv, "parquet": tabular.read_parquet}
-# A plain local JSONL file is parsed in line-aligned slices of about this size, in parallel. Whole files, the
-# largest bounded the pool: 1M generated posts in four files of 8-77 MB were 26 s of parsing, 16 s of it on one
-# of two workers. CSV (quoted newlines), compressed and S3 files (each slice would fetch the whole object) are
-# parsed whole.
+# A plain local JSONL or CSV file is parsed in line-aligned slices of about this size, in parallel. Whole files,
+# the largest bounded the pool: 1M generated posts in four files of 8-77 MB were 26 s of parsing, 16 s of it on
+# one of two workers. A CSV record may run on past its slice (a quoted line break): each slice says where the next
+# record starts, and the pipeline reads again from there when the next slice started elsewhere. Compressed and S3
+# files (each slice would fetch the whole object) are parsed whole.
 SLICE_BYTES = 8 << 20
 _MAX_SLICES = 32  # each slice loads the whole file: past this, more slices cost more than they balance
 
@@ -33,6 +34,7 @@ class RawBatch:
     source: str
     table: pa.Table  # canonical string columns + _row, _reason, _off, _len (ingestion.rawtable.SCHEMA)
     quarantine: list[dict] = field(default_factory=list)
+    span: tuple[int, int] | None = None  # a CSV slice's (first byte, byte where the next record starts)
 
 
 def detect(uri: str) -> tuple[str | None, str | None]:
@@ -78,12 +80,13 @@ def load(uri: str, max_bytes: int) -> bytes:
 
 def plan(files: list[str], workers: int) -> list[tuple[str, tuple[int, int], int]]:
     """(uri, (slice, slices), bytes) work units for ``workers`` parallel readers: every file once, a large plain
-    local JSONL file as several slices (read_file's ``part``)."""
+    local JSONL or CSV file as several slices (read_file's ``part``)."""
     units = []
     for uri in files:
         fmt, codec = detect(uri)
         size = 0 if storage.is_s3(uri) else _size(uri)
-        n = min(_MAX_SLICES, -(-size // SLICE_BYTES)) if workers > 1 and fmt == "jsonl" and codec is None and size else 1
+        sliced = workers > 1 and fmt in ("jsonl", "csv") and codec is None and size
+        n = min(_MAX_SLICES, -(-size // SLICE_BYTES)) if sliced else 1
         units += [(uri, (k, n), size // n) for k in range(n)]
     return units
 
@@ -105,16 +108,22 @@ def _slice(data: bytes, k: int, n: int) -> tuple[int, int]:
     return cut(k), cut(k + 1)
 
 
-def read_file(uri: str, max_bytes: int = 1 << 31, part: tuple[int, int] = (0, 1)) -> RawBatch:
-    """Read one landing file, or slice ``part = (k, n)`` of it (JSONL; see ``plan``). A file that cannot be read
-    at all is quarantined whole, not raised (once: by its first slice)."""
+def read_file(uri: str, max_bytes: int = 1 << 31, part: tuple[int, ...] = (0, 1)) -> RawBatch:
+    """Read one landing file, or slice ``part = (k, n)`` of it (JSONL, CSV; see ``plan``), or for a CSV file
+    ``(k, n, start)`` everything from byte ``start`` on. A file that cannot be read at all is quarantined whole,
+    not raised (once: by its first slice)."""
     fmt = detect_format(uri)
-    k, n = part
+    k, n, *again = part
     try:
         data = load(uri, max_bytes)
-        rows = jsonl.read(uri, data, *_slice(data, k, n)) if n > 1 else _READERS[fmt](uri, data)
+        if n == 1:
+            rows = _READERS[fmt](uri, data)
+        elif fmt == "csv":
+            rows = tabular.read_csv(uri, data, *((again[0], len(data)) if again else _slice(data, k, n)))
+        else:
+            rows = jsonl.read(uri, data, *_slice(data, k, n))
         table, bad = rows.finish()
-        return RawBatch(uri, table, bad)
+        return RawBatch(uri, table, bad, rows.span)
     except FileTooLarge as e:
         rec = quarantine_record(S.R_FILE_TOO_LARGE, uri, 0, str(e))
         if k:  # every slice finds the same size: the first one reports it

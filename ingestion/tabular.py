@@ -15,6 +15,7 @@ per-row ``wrong_type``, not a crash.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
@@ -42,7 +43,10 @@ def _decode_lines(data: bytes) -> tuple[list[bytes], list[int]]:
     return lines, offsets
 
 
-def read_csv(source: str, data: bytes) -> RawRows:
+def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -> RawRows:
+    """The records that start on the lines of ``data[start:end]`` (a range of whole lines; the header is always
+    line 1). ``rows.span`` is (start, the byte where the next record starts): past ``end`` never, before it when
+    the last record may run on past ``end``; the caller then reads again from there (``ingestion.pipeline``)."""
     rows = RawRows(source)
     lines, offsets = _decode_lines(data)
     names = next(csv.reader([lines[0].decode("utf-8", "replace").rstrip("\r")]), [])
@@ -50,8 +54,11 @@ def read_csv(source: str, data: bytes) -> RawRows:
     # canonical field -> column indexes, most preferred alias first
     columns = {canon: [i for a in aliases for i, n in enumerate(norm) if n == a]
                for canon, aliases in S.FIELD_ALIASES.items()}
+    lo = max(1, bisect.bisect_left(offsets, start))
+    hi = len(lines) if end is None or end >= len(data) else bisect.bisect_left(offsets, end)
+    resume = offsets[hi] if hi < len(lines) else len(data)
     text: dict[int, str] = {}
-    for i in range(1, len(lines)):
+    for i in range(lo, hi):
         try:
             text[i] = lines[i].decode("utf-8")
         except UnicodeDecodeError:
@@ -80,6 +87,13 @@ def read_csv(source: str, data: bytes) -> RawRows:
                 restart = len(order)
                 break
             except csv.Error:
+                if hi < len(lines) and base + reader.line_num >= len(order):
+                    # The input ran out inside this record: it may go on past the slice. Its reading is the
+                    # next slice's, from its first line (a genuine error there is found again then).
+                    resume, restart = offsets[order[start]], len(order)
+                    rows.quarantine = [q for q in rows.quarantine  # its lines' rejections are the next reading's too
+                                       if not (q["reason"] == S.R_INVALID_UTF8 and q["row"] > order[start] + 1)]
+                    break
                 rows.reject(S.R_MALFORMED_CSV, order[start] + 1, lines[order[start]])
                 restart = start + 1
                 break
@@ -102,6 +116,7 @@ def read_csv(source: str, data: bytes) -> RawRows:
                                 values, reason)
         k = restart
     fast.add_to(rows, order, lines, offsets)
+    rows.span = (start, resume)
     return rows
 
 

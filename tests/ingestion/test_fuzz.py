@@ -173,3 +173,53 @@ def test_slices_cover_a_file_and_start_lines(data, n):
     bounds = [sources._slice(data, k, n) for k in range(n)]
     assert b"".join(data[a:b] for a, b in bounds) == data
     assert all(a in (0, len(data)) or data[a - 1:a] == b"\n" for a, _ in bounds)  # at the end: empty
+
+
+_CSV_HEADER = b"post_id,platform,author_id,text,created_at,label"
+_CSV_KINDS = [
+    lambda i: f'c{i},weibo,u{i},"text {i}, a comma",{fuzzing.DAY}T01:00:00Z,positive',       # one line, quoted
+    lambda i: f"p{i},weibo,u{i},plain {i},{fuzzing.DAY}T01:00:00Z,",                          # one line, bare
+    lambda i: f'm{i},weibo,u{i},"two\nlines {i}",{fuzzing.DAY}T02:00:00Z,negative',           # a quoted line break
+    lambda i: f'm{i},weibo,u{i},"three\n\nlines ""{i}""",{fuzzing.DAY}T02:00:00Z,',          # ... with a blank line
+    lambda i: f'h{i},weibo,u1,"unclosed quote,{fuzzing.DAY}T01:00:00Z,',                      # swallows what follows
+    lambda i: f'tail {i}",x,y',                                                                # closes someone's quote
+    lambda i: f"w{i},weibo,short",                                                             # wrong width
+    lambda i: "",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(_CSV_KINDS) - 1), st.booleans()), min_size=1, max_size=40),
+       st.integers(1, 300), st.sampled_from([b"\n", b"\r\n"]))
+def test_sliced_csv_ingests_exactly_like_whole(kinds, slice_bytes, eol):
+    """A CSV file in many slices (a record may run on past its slice: it is read again from its start) gives
+    the partition, summary and quarantine of one reader."""
+    from unittest import mock
+
+    from ingestion import sources
+
+    lines = [_CSV_KINDS[k](i).encode() + (b"\xff" if bad else b"") for i, (k, bad) in enumerate(kinds)]
+    data = eol.join([_CSV_HEADER, *lines]) + eol
+    whole = _ingest_with({"a.csv": data}, workers=1)
+    with mock.patch.object(sources, "SLICE_BYTES", slice_bytes):
+        sliced = _ingest_with({"a.csv": data}, workers=2)
+    assert sliced[0] == whole[0] and sliced[1] == whole[1]
+    assert _quarantine(sliced[2]) == _quarantine(whole[2])
+
+
+def test_a_csv_record_over_a_slice_boundary_is_read_again_from_its_start():
+    from unittest import mock
+
+    from ingestion import pipeline, sources
+
+    rows = [f'r{i},weibo,u{i},"first line\nsecond line {i}",{fuzzing.DAY}T0{i % 10}:00:00Z,positive'
+            for i in range(40)]
+    data = "\n".join(["post_id,platform,author_id,text,created_at,label", *rows]).encode() + b"\n"
+    seen = []
+    real = pipeline._misread
+    with mock.patch.object(sources, "SLICE_BYTES", 97), \
+            mock.patch.object(pipeline, "_misread", lambda parts: seen.append(real(parts)) or seen[-1]):
+        summary, out, _ = _ingest_with({"a.csv": data}, workers=2)
+    assert seen and seen[0] is not None  # a slice began inside a record: read again from that record
+    assert summary["rows"] == 40 and summary["quarantined_total"] == 0
+    assert sorted(r["text"] for r in out) == sorted(f"first line second line {i}" for i in range(40))
