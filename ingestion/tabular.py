@@ -54,6 +54,7 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
     # canonical field -> column indexes, most preferred alias first
     columns = {canon: [i for a in aliases for i, n in enumerate(norm) if n == a]
                for canon, aliases in S.FIELD_ALIASES.items()}
+    span_start = start  # (the record loop below reuses the name start)
     lo = max(1, bisect.bisect_left(offsets, start))
     hi = len(lines) if end is None or end >= len(data) else bisect.bisect_left(offsets, end)
     resume = offsets[hi] if hi < len(lines) else len(data)
@@ -116,7 +117,7 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
                                 values, reason)
         k = restart
     fast.add_to(rows, order, lines, offsets)
-    rows.span = (start, resume)
+    rows.span = (span_start, resume)
     return rows
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion import clean
+from ingestion import clean, tabular
 from ingestion.config import IngestConfig
 from ingestion.pipeline import ingest_day
 from tests import fuzzing
@@ -205,6 +205,11 @@ def test_sliced_csv_ingests_exactly_like_whole(kinds, slice_bytes, eol):
         sliced = _ingest_with({"a.csv": data}, workers=2)
     assert sliced[0] == whole[0] and sliced[1] == whole[1]
     assert _quarantine(sliced[2]) == _quarantine(whole[2])
+    n = min(sources._MAX_SLICES, -(-len(data) // slice_bytes))
+    for k in range(n):  # each slice names its own start, and a next record no later than its end
+        start, end = sources._slice(data, k, n)
+        got = tabular.read_csv("a.csv", data, start, end).span
+        assert got[0] == start and got[1] <= end
 
 
 def test_a_csv_record_over_a_slice_boundary_is_read_again_from_its_start():
@@ -223,3 +228,11 @@ def test_a_csv_record_over_a_slice_boundary_is_read_again_from_its_start():
     assert seen and seen[0] is not None  # a slice began inside a record: read again from that record
     assert summary["rows"] == 40 and summary["quarantined_total"] == 0
     assert sorted(r["text"] for r in out) == sorted(f"first line second line {i}" for i in range(40))
+
+    one_line = "\n".join(r.replace("\n", " ") for r in rows)  # every slice starts a record: nothing read again
+    seen.clear()
+    with mock.patch.object(sources, "SLICE_BYTES", 97), \
+            mock.patch.object(pipeline, "_misread", lambda parts: seen.append(real(parts)) or seen[-1]):
+        summary, _, _ = _ingest_with({"a.csv": f"post_id,platform,author_id,text,created_at,label\n{one_line}\n"
+                                      .encode()}, workers=2)
+    assert seen == [None] and summary["rows"] == 40
