@@ -53,7 +53,6 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
     # canonical field -> column indexes, most preferred alias first
     columns = {canon: [i for a in aliases for i, n in enumerate(norm) if n == a]
                for canon, aliases in S.FIELD_ALIASES.items()}
-    span_start = start  # (the record loop below reuses the name start)
     lo = max(1, bisect.bisect_left(offsets, start))
     hi = len(lines) if end is None or end >= len(data) else bisect.bisect_left(offsets, end)
     resume = offsets[hi] if hi < len(lines) else len(data)
@@ -77,9 +76,9 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
         reader = csv.reader((text[order[j]] + "\n" for j in range(k, len(order))), strict=True)  # no copy of order[k:]
         base, restart = k, None
         while restart is None:
-            start = base + reader.line_num
-            if start > base and start < len(order) and fast.simple[start]:
-                restart = start
+            at = base + reader.line_num
+            if at > base and at < len(order) and fast.simple[at]:
+                restart = at
                 break
             try:
                 fields = next(reader)
@@ -90,14 +89,14 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
                 if hi < len(lines) and base + reader.line_num >= len(order):
                     # The input ran out inside this record: it may go on past the slice. Its reading is the
                     # next slice's, from its first line (a genuine error there is found again then).
-                    resume, restart = offsets[order[start]], len(order)
+                    resume, restart = offsets[order[at]], len(order)
                     rows.quarantine = [q for q in rows.quarantine  # its lines' rejections are the next reading's too
-                                       if not (q["reason"] == S.R_INVALID_UTF8 and q["row"] > order[start] + 1)]
+                                       if not (q["reason"] == S.R_INVALID_UTF8 and q["row"] > order[at] + 1)]
                     break
-                rows.reject(S.R_MALFORMED_CSV, order[start] + 1, lines[order[start]])
-                restart = start + 1
+                rows.reject(S.R_MALFORMED_CSV, order[at] + 1, lines[order[at]])
+                restart = at + 1
                 break
-            span = order[start:base + reader.line_num]
+            span = order[at:base + reader.line_num]
             if not fields:  # a blank line
                 continue
             first, last = span[0], span[-1]
@@ -108,7 +107,7 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
                 # A multi-line record of the wrong width, or with a line break in an id: a stray quote swallowed
                 # the lines after it. Quarantine its first line and read on from the next one.
                 rows.reject(S.R_MALFORMED_CSV, first + 1, lines[first])
-                restart = start + 1
+                restart = at + 1
             elif reason == S.R_MALFORMED_CSV:
                 rows.reject(reason, first + 1, b"\n".join(lines[i] for i in span))
             else:
@@ -116,7 +115,7 @@ def read_csv(source: str, data: bytes, start: int = 0, end: int | None = None) -
                                 values, reason)
         k = restart
     fast.add_to(rows, order, lines, offsets)
-    rows.span = (span_start, resume)
+    rows.span = (start, resume)
     return rows
 
 
