@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ugc import vocab
+from ugc import lang, vocab
 
 # Invisible format characters (zero-width space/non-joiner, bidi controls, word joiner, BOM,
 # soft hyphen). U+200D (zero-width joiner) is handled apart: it glues emoji sequences (👨‍👩‍👧).
@@ -95,24 +95,9 @@ def redact_pii(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.replace_with_mask(text, hint, sub), pa.array(counts)
 
 
-# Byte classes for language detection, packed into one int64 per byte so a single segment
-# sum per string yields all three counts: Latin letters (bits 0-19), Han lead bytes
-# (bits 20-39), other-script lead bytes (bits 40-59). Texts are capped far below 2**20 bytes.
-_LATIN, _HAN, _OTHER = 1, 1 << 20, 1 << 40
-_LUT = np.zeros(256, dtype=np.int64)
-_LUT[[ord(c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"]] = _LATIN
-_LUT[0xE4:0xEA] = _HAN  # U+4000..U+9FFF: CJK ideographs
-_LUT[0xCD:0xE0] = _OTHER  # U+0370..U+07FF: Greek, Cyrillic, Armenian, Hebrew, Arabic...
-_LUT[0xEA:0xEE] = _OTHER  # U+A000..U+DFFF: Hangul syllables (and Yi)
-
-
 def detect_lang(text: pa.Array, pii_placeholders: pa.Array | None = None) -> pa.Array:
-    """zh / en / other by script, from UTF-8 lead bytes (no per-row Python).
-
-    Han characters count one each; Latin letters count a quarter (about one per word), so
-    "今天的iPhone发布会" is zh and "I love 北京 so much" is en. Kana/Hangul mark ja/ko (other),
-    as does any other script, or no letters at all (emoji, digits).
-    """
+    """zh / en / other by script (``ugc.lang``'s rule, on the Arrow buffers: no per-row Python), PII placeholders
+    not counted."""
     arr = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     if pii_placeholders is not None:  # placeholder tokens are Latin letters, not language
         arr = _where(pc.greater(pii_placeholders, 0),
@@ -124,21 +109,7 @@ def detect_lang(text: pa.Array, pii_placeholders: pa.Array | None = None) -> pa.
     off = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1, offset=arr.offset * 8)
     data = arr.buffers()[2]
     buf = np.frombuffer(data, dtype=np.uint8)[off[0]:off[-1]] if data is not None else np.zeros(0, np.uint8)
-    off = off - off[0]
-    w = _LUT[buf]
-    kana = np.flatnonzero(buf[:-1] == 0xE3)  # U+3040..U+30FF are E3 81..83 xx
-    if len(kana):
-        second = buf[kana + 1]
-        w[kana[(second >= 0x81) & (second <= 0x83)]] = _OTHER
-    # Per-string sums as differences of one cumulative sum: empty strings (anywhere, the last one too) are 0.
-    cum = np.concatenate([np.zeros(1, np.int64), np.cumsum(w)])
-    packed = cum[off[1:]] - cum[off[:-1]]
-    latin = packed & (_HAN - 1)
-    han = (packed >> 20) & (_HAN - 1)
-    other = packed >> 40
-    en_units = latin / 4.0
-    out = np.where((han > 0) & (han >= en_units) & (han >= other), "zh",
-                   np.where((en_units > 0) & (en_units >= other), "en", "other"))
+    out = lang.classify_utf8(buf, off - off[0])
     return pa.array(out, pa.string())
 
 

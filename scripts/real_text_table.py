@@ -1,6 +1,7 @@
 """Print README "Sentiment on real text"'s table from one run of scripts/train_report.sh (or the same commands).
 
     python scripts/real_text_table.py --registry REG [--real V] [--teacher T] [--student S] [--synth-registry R2 --synth V2]
+                                      [--also V ...]   (other versions of REG, e.g. one base model for both languages)
 
 Every model is read from its registry card and metrics.json; the model trained elsewhere (--synth) is re-scored on
 the first registry's frozen test set and reserved sets, so every row is measured on the same rows.
@@ -16,6 +17,16 @@ from ugc import registry
 from ugc.splits import read_split
 
 
+def base(reg: str, version: str) -> str:
+    """A model's base as the table names it: a routed model's experts, language by language."""
+    name = registry.card(reg, version)["base_model"]
+    if "+" not in name:
+        return name
+    parts = dict(p.split(":", 1) for p in name.split("+"))
+    rest = parts.pop("default")
+    return "experts: " + ", ".join(f"{k} → {v}" for k, v in parts.items()) + f", rest → {rest}"
+
+
 def rows(a) -> list[tuple[str, dict]]:
     ref = a.real or a.student  # any fine-tuned version: its baseline, test set and reserved sets are everyone's
     mine = registry.read_json(a.registry, ref, "metrics.json")["test"]
@@ -27,12 +38,15 @@ def rows(a) -> list[tuple[str, dict]]:
             registry.fetch(a.synth_registry, a.synth, d)
             test = read_split(registry.testset_uri(a.registry, card["test_set_version"]))
             out.append(("before: demo recipe, generated UGC only", evaluate_model_dir(d, test, 128, sets)))
+    for v in a.also:
+        out.append((f"{base(a.registry, v)} fine-tuned on real text", registry.read_json(a.registry, v, "metrics.json")["test"]))
     if a.real:
-        out.append(("m3e-small fine-tuned on real text", mine))
+        out.append((f"{base(a.registry, a.real)} fine-tuned on real text", mine))
     if a.teacher:
         out.append(("EmbeddingGemma-300M probe (teacher)", registry.read_json(a.registry, a.teacher, "metrics.json")["test"]))
     if a.student:
-        out.append(("m3e-small distilled (student)", registry.read_json(a.registry, a.student, "metrics.json")["test"]))
+        out.append((f"{base(a.registry, a.student)} distilled (student)",
+                    registry.read_json(a.registry, a.student, "metrics.json")["test"]))
     return out
 
 
@@ -41,6 +55,7 @@ def main() -> None:
     p.add_argument("--registry", required=True)
     for flag in ("--real", "--teacher", "--student", "--synth-registry", "--synth"):
         p.add_argument(flag, default="")
+    p.add_argument("--also", nargs="*", default=[], help="more fine-tuned versions of --registry")
     a = p.parse_args()
     if not (a.real or a.student):
         p.error("--real or --student: a fine-tuned version whose test and reserved sets every row is scored on")

@@ -3,7 +3,9 @@
 CPU target, one python-backend hop (tokenizer, model and softmax in one process):
     {repo}/sentiment_classifier/config.pbtxt, <v>/model.py, runners.py, tokenizer.json, label_map.json,
                                               and model.onnx (fp32/int8) or hf/ (bf16): the variant deploy chose;
-                                              also answers ``embedding`` to callers that ask (nightly drift)
+                                              also answers ``embedding`` to callers that ask (nightly drift);
+                                              a routed model: lang.py, routes.json, experts/<key>/ (tokenizer.json
+                                              and variant each) in place of tokenizer.json and the weights
     {repo}/sentiment/config.pbtxt,            <v>/model.json   (ensemble of the one step)
 GPU target, the model on Triton's native onnxruntime between two python steps:
     {repo}/sentiment_tokenizer/  <v>/model.py, tokenizer.json, label_map.json
@@ -24,7 +26,7 @@ import tempfile
 
 from serving import export, repository, rollout, variants
 from serving.config import DeployConfig
-from ugc import registry
+from ugc import lang, registry
 from ugc.vocab import MAX_TEXT_BYTES
 
 LAYOUTS = {"cpu": ("sentiment_classifier", "sentiment"),
@@ -133,9 +135,9 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
     return {c.name: repository.to_text(c) for c in out}
 
 
-def _version_files(model_dir: str, served: str, target: str) -> dict[str, dict[str, str]]:
+def _version_files(model_dir: str, served: str | dict[str, str], target: str) -> dict[str, dict[str, str]]:
     """model -> {relative file name in the version dir: local source path}. ``served``: an ONNX file, or the
-    directory of the bf16 variant (published under hf/)."""
+    directory of the bf16 variant (published under hf/); for a routed model, expert key -> either."""
     lm, tj = os.path.join(model_dir, registry.LABEL_MAP), os.path.join(model_dir, "tokenizer.json")
     runners = os.path.join(_CODE, "runners.py")  # tokenizer, limits, softmax: one copy for every python step
     if target == "gpu":
@@ -145,14 +147,25 @@ def _version_files(model_dir: str, served: str, target: str) -> dict[str, dict[s
                 "sentiment_postprocess": {"model.py": os.path.join(_CODE, "postprocess.py"), "runners.py": runners,
                                           "label_map.json": lm},
                 "sentiment": {}}
-    weights = ({f"hf/{f}": os.path.join(served, f) for f in sorted(os.listdir(served))} if os.path.isdir(served)
-               else {"model.onnx": served})
-    return {"sentiment_classifier": {"model.py": os.path.join(_CODE, "classifier.py"), "runners.py": runners,
-                                     "tokenizer.json": tj, "label_map.json": lm, **weights},
-            "sentiment": {}}
+
+    def weights(path: str, prefix: str = "") -> dict[str, str]:
+        if os.path.isdir(path):
+            return {f"{prefix}hf/{f}": os.path.join(path, f) for f in sorted(os.listdir(path))}
+        return {f"{prefix}model.onnx": path}
+
+    files = {"model.py": os.path.join(_CODE, "classifier.py"), "runners.py": runners, "label_map.json": lm}
+    if isinstance(served, dict):  # routed: the routing rule travels with the experts it routes to
+        files.update({"lang.py": lang.__file__, lang.ROUTES: os.path.join(model_dir, lang.ROUTES)})
+        for key, path in served.items():
+            prefix = os.path.relpath(lang.expert_dir("", key)) + "/"
+            files.update({f"{prefix}tokenizer.json": os.path.join(lang.expert_dir(model_dir, key), "tokenizer.json"),
+                          **weights(path, prefix)})
+    else:
+        files.update({"tokenizer.json": tj, **weights(served)})
+    return {"sentiment_classifier": files, "sentiment": {}}
 
 
-def publish(repo: str, model_dir: str, served: str, cfgs: dict[str, str], target: str = "cpu",
+def publish(repo: str, model_dir: str, served: str | dict[str, str], cfgs: dict[str, str], target: str = "cpu",
             meta: dict | None = None) -> int:
     """Write version N+1 of every model (configs first: they only name tensors both versions share)."""
     names = models(target)
@@ -178,6 +191,32 @@ def _smoke(cfg: DeployConfig, labels: list[str]) -> dict:
     return {t: p.label for t, p in zip(SMOKE, preds, strict=True)}
 
 
+def _eval_rows(cfg: DeployConfig, card: dict) -> tuple[list[str], list[str]]:
+    if cfg.target == "cpu" and set(cfg.variants) - {"fp32"}:
+        return variants.eval_rows(cfg.registry_uri, card, cfg.variant_eval_rows)
+    return [], []
+
+
+def _prepare(cfg: DeployConfig, card: dict, model_dir: str, tmp: str,
+             rows: tuple[list[str], list[str]] | None = None) -> tuple[str, dict]:
+    """(what to serve, {parity, variants}) of one classifier directory: ONNX export, parity with torch (raises
+    ParityError), then the fastest variant that keeps its accuracy on ``rows`` (default: the model's test rows)."""
+    os.makedirs(tmp, exist_ok=True)
+    onnx_path = export.export_onnx(model_dir, f"{tmp}/model.onnx")
+    parity = export.parity_check(model_dir, onnx_path, atol=cfg.parity_atol)
+    texts, truth = rows if rows is not None else _eval_rows(cfg, card)
+    if not texts:  # fp32 only, or no test row for this expert: nothing to judge a faster variant by
+        return onnx_path, {"parity": parity, "variants": None}
+    served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants, cfg.min_agreement,
+                                     cfg.max_f1_drop)
+    return served, {"parity": parity, "variants": chosen}
+
+
+def _variant(record: dict) -> str:
+    """The variant a _prepare record serves (fp32 where none was measured)."""
+    return record["variants"]["served"] if record["variants"] else "fp32"
+
+
 def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
     """Publish registry ``version`` (default: production) as a new Triton version; roll back on failure."""
     labels: list[str] = []
@@ -185,20 +224,31 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
     def build(model_dir: str, card: dict) -> tuple[int, dict]:
         label_map = registry.read_label_map(model_dir)
         labels.extend(label_map["labels"])
+        routes = registry.read_routes(model_dir)
+        if routes is not None and cfg.target != "cpu":
+            raise rollout.DeployError(f"{card['version']} routes texts to experts by language, which the {cfg.target} "
+                                      "layout (one ONNX graph between two python steps) cannot: deploy it to the "
+                                      "cpu target")
         with tempfile.TemporaryDirectory(prefix="ugc-onnx-") as tmp:
-            onnx_path = export.export_onnx(model_dir, f"{tmp}/model.onnx")
-            parity = export.parity_check(model_dir, onnx_path, atol=cfg.parity_atol)  # raises ParityError
-            served, chosen = onnx_path, None
-            if cfg.target == "cpu" and set(cfg.variants) - {"fp32"}:
-                texts, truth = variants.eval_rows(cfg.registry_uri, card, cfg.variant_eval_rows)
-                served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants,
-                                                 cfg.min_agreement, cfg.max_f1_drop)
+            if routes is None:
+                served, record = _prepare(cfg, card, model_dir, tmp)
+                variant = _variant(record)
+            else:  # every expert exported, parity-checked and measured on the test rows routed to it
+                texts, truth = _eval_rows(cfg, card)
+                keys = lang.route(routes["experts"], texts) if texts else []
+                served, record = {}, {"experts": {}}
+                for key in routes["experts"]:
+                    idx = [i for i, k in enumerate(keys) if k == key]
+                    served[key], record["experts"][key] = _prepare(
+                        cfg, card, lang.expert_dir(model_dir, key), os.path.join(tmp, key),
+                        ([texts[i] for i in idx], [truth[i] for i in idx]))
+                variant = {k: _variant(r) for k, r in record["experts"].items()}
             cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size,
                            cpu_instances=cfg.cpu_instances, intra_op_threads=cfg.intra_op_threads,
                            registry_version=card["version"])
             tv = publish(cfg.repo_uri, model_dir, served, cfgs, cfg.target,
                          meta={"registry_version": card["version"], "registry_uri": cfg.registry_uri,
-                               "variant": chosen["served"] if chosen else "fp32"})
-        return tv, {"parity": parity, "variants": chosen}
+                               "variant": variant})
+        return tv, record
 
     return rollout.deploy(cfg, version, models(cfg.target), build, lambda _v: _smoke(cfg, labels))

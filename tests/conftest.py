@@ -76,3 +76,19 @@ def small_lake(tmp_path_factory) -> str:
     from tests.helpers import build_lake
 
     return build_lake(str(tmp_path_factory.mktemp("lake")))
+
+
+@pytest.fixture(scope="session")
+def routed_registry(small_lake, tmp_path_factory):
+    """A promoted tiny routed model: English texts to an all-MiniLM-architecture expert, the rest to m3e-small's."""
+    from tests.helpers import TINY
+    from training import pipeline
+    from training.config import TrainConfig
+    from ugc import registry
+
+    reg = str(tmp_path_factory.mktemp("routed-registry"))
+    cfg = TrainConfig.from_dict({**TINY, "lake_uri": small_lake, "registry_uri": reg, "epochs": 2, "run_id": "routed",
+                                 "experts": {"en": "all-minilm-l6-v2"}})
+    cand = pipeline.train_candidate(cfg, pipeline.prepare_data(cfg)["manifest_uri"])
+    registry.promote(reg, cand["version"], expected_current=None)
+    return reg

@@ -42,6 +42,10 @@ class TrainConfig(LifecycleConfig):
     labels: StrTuple = Field(vocab.LABELS, description="label set, in the model's output order")
     base_model: str = Field("m3e-small", description="catalog name (training.modeling.CATALOG) or a local "
                                                      "Hugging Face checkpoint directory; nothing is downloaded")
+    experts: dict[str, str] = Field(
+        default_factory=dict, description="language (ugc.lang: zh/en/other) -> base model of its own expert; texts "
+                                          "of every other language train base_model. {'en': 'all-minilm-l6-v2'}: an "
+                                          "English vocabulary for English, m3e-small's Chinese one for the rest")
     init: Literal["pretrained", "random"] = Field(
         "pretrained", description="random builds the base model's architecture (or tiny_config) untrained")
     tiny_config: dict = Field(default_factory=dict, description="BertConfig overrides for init=random (unit tests)")
@@ -83,6 +87,13 @@ class TrainConfig(LifecycleConfig):
                                                               "ranking of the wrong classes is learnt too")
     unlabelled_max: int = Field(20000, ge=0, description="unlabelled lake posts scored by the teacher for the student")
     gate: GateConfig = Field(default_factory=GateConfig)
+
+    @model_validator(mode="after")
+    def _experts(self):
+        unknown = set(self.experts) - set(vocab.LANGS)
+        if unknown:
+            raise ValueError(f"experts are keyed by language {vocab.LANGS}, got {sorted(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _labels(self):

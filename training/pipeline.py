@@ -33,8 +33,11 @@ def prepare_data(cfg: TrainConfig, lake_uri: str | None = None) -> dict:
 
 
 def _save_model_dir(out: str, model, tokenizer, cfg: TrainConfig, extra: dict) -> None:
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    if tokenizer is None:  # routed (ugc.inference.Routed): experts/<key>/ each with its tokenizer and label map
+        model.save_pretrained(out, list(cfg.labels), cfg.max_length)
+    else:
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
     registry.write_label_map(out, list(cfg.labels), cfg.max_length)
     files = {"train_config.json": cfg.to_dict(), **extra}
     for name, obj in files.items():
@@ -44,16 +47,13 @@ def _save_model_dir(out: str, model, tokenizer, cfg: TrainConfig, extra: dict) -
 
 def train_candidate(cfg: TrainConfig, manifest_uri: str) -> dict:
     """Fine-tune, evaluate on the held-out set, fit the baseline on the same split, register."""
-    from training import baseline, evaluate, loop, modeling
+    from training import baseline, evaluate, experts
 
     manifest = json.loads(storage.read_bytes(manifest_uri))
     train, val, test = (read_split(manifest[f"{s}_uri"]) for s in ("train", "val", "test"))
     if cfg.teacher:
         train = _distillation_set(cfg, manifest, train, val, test)
-    path, base_notes = modeling.resolve_base_model(cfg.base_model)
-    tokenizer = modeling.load_tokenizer(path, lowercase=base_notes.get("lowercase", False))
-    model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
-    summary = loop.fit(cfg, model, tokenizer, train, val)
+    model, tokenizer, summary, base_notes = experts.fit(cfg, train, val)  # one classifier, or one per language
     labels = list(cfg.labels)
     test_metrics = evaluate.evaluate_table(model, tokenizer, test, labels, cfg.max_length, cfg.eval_batch_size)
     reserved = manifest.get("reserved", {})

@@ -177,13 +177,14 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def merged(*layers: dict | None) -> dict:
-    """Later layers win; nested dicts (``gate``) merge key by key; None values are skipped."""
+    """Later layers win; nested dicts (``gate``) merge key by key; None values are skipped; an empty dict
+    replaces (``--set experts={}`` turns a recipe's experts off)."""
     out: dict = {}
     for layer in layers:
         for k, v in (layer or {}).items():
             if v is None:
                 continue
-            out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+            out[k] = merged(out[k], v) if isinstance(v, dict) and v and isinstance(out.get(k), dict) else v
     return out
 
 

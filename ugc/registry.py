@@ -201,6 +201,17 @@ def write_label_map(model_dir: str, labels: list[str], max_length: int) -> None:
         json.dump({"labels": list(labels), "id2label": dict(enumerate(labels)), "max_length": max_length}, f, indent=1)
 
 
+def read_routes(model_dir: str) -> dict | None:
+    """routes.json of a routed classifier directory (None: a single classifier); layout in ugc.lang."""
+    from ugc import lang
+
+    path = os.path.join(model_dir, lang.ROUTES)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def read_label_map(model_dir: str) -> dict:
     """{labels, id2label, max_length} of a fetched classifier directory."""
     with open(os.path.join(model_dir, LABEL_MAP), encoding="utf-8") as f:

@@ -3,7 +3,8 @@
 One hop instead of three: tokenizer, model and softmax run in this one process, so a request crosses the
 server/stub boundary once and no padded id tensors travel between steps. The version directory holds this
 file as model.py, runners.py (the variant deploy chose: model.onnx or hf/, the tokenizer, the size limits and
-length-sorted sub-batches), tokenizer.json and label_map.json. An oversized request gets INVALID_ARG (config
+length-sorted sub-batches), tokenizer.json and label_map.json; a routed version holds routes.json, lang.py and
+experts/<key>/ (each expert's tokenizer.json and weights) instead. An oversized request gets INVALID_ARG (config
 parameters ``max_text_bytes`` and ``max_request_bytes``); the other requests of the batch are still served.
 
 A caller may also ask for ``embedding`` (the encoder's mean-pooled last hidden state, what the nightly drift
@@ -27,9 +28,9 @@ class TritonPythonModel:
         runners.compute_heap()  # before the model allocates anything: see runners.compute_heap
         here, params, self.limits, label_map = runners.model_args(args)  # limits: serving/sentiment_deploy.py
         self.labels = np.array([s.encode("utf-8") for s in label_map["labels"]], dtype=object)
-        self.tok = runners.tokenizer(os.path.join(here, "tokenizer.json"), label_map["max_length"])
         # Threads per instance come from config.pbtxt (0 = the library's default): the deployment decides.
-        self.run, self.multiple = runners.load(here, int(params.get("intra_op_threads", "0")))
+        # One classifier, or experts by language (routes.json): runners.Served either way.
+        self.served = runners.Served(here, label_map["max_length"], int(params.get("intra_op_threads", "0")))
 
     def execute(self, requests):
         texts, spans, out, want = [], [], {}, set()
@@ -45,12 +46,9 @@ class TritonPythonModel:
             spans.append((i, len(texts), len(texts) + len(batch)))
             texts += batch
         probs, emb = np.zeros((0, len(self.labels)), np.float32), None
-        if texts:  # one tokenizer call and one bucketed model pass for every request Triton merged
-            ids, mask = self.runners.encode(self.tok, texts)
-            run = (lambda i, m: self.run(i, m, embeddings=True)) if want else self.run
-            answer = self.runners.run_bucketed(run, ids, mask, multiple=self.multiple)
-            logits, emb = answer if want else (answer, None)
-            probs = self.runners.softmax(logits)
+        if texts:  # one tokenizer call and one bucketed model pass (per expert) for every request Triton merged
+            answer = self.served(texts, embeddings=bool(want))
+            probs, emb = answer if want else (answer, None)
         for i, a, b in spans:
             p = probs[a:b]
             tensors = [pb_utils.Tensor("probabilities", p),

@@ -12,6 +12,10 @@ batcher merges requests of any lengths. Run as it is, such a batch spends most o
 runs from a word to a paragraph). Rows are sorted by real length and run in sub-batches of similar length,
 each trimmed to its own longest text; masked positions do not change a row's logits, so the answers are the
 same, in the caller's order.
+
+Routed versions (``routes.json`` and ``experts/<key>/``, see ugc/lang.py): each text goes to its language's
+expert (``lang.route``, the rule ingest and training use; lang.py is published beside this file), each expert
+with its own tokenizer and weights; ``Served`` hides the difference from the models that call it.
 """
 
 import json
@@ -166,3 +170,66 @@ def load(version_dir: str, threads: int = 0):
     if os.path.isdir(hf):
         return torch_bf16_runner(hf, threads)
     return onnx_runner(os.path.join(version_dir, "model.onnx"), threads)
+
+
+def _lang():
+    """ugc/lang.py: published beside this file in a Triton version directory, a package module in the repo."""
+    try:
+        import lang  # noqa: PLC0415 - the copy in this version directory
+    except ImportError:
+        from ugc import lang  # noqa: PLC0415
+    return lang
+
+
+class Served:
+    """What a published version directory classifies with: ``served(texts, embeddings)`` -> probabilities
+    (float32), or (probabilities, embeddings). One classifier (tokenizer.json + model.onnx or hf/), or routed
+    experts, whose embeddings stand side by side in routes.json order (zeros in the blocks of the others, as
+    ugc.inference.embed computes them in-process)."""
+
+    def __init__(self, version_dir: str, max_length: int, threads: int = 0):
+        lang = _lang()
+        routes = os.path.join(version_dir, lang.ROUTES)
+        dirs = {None: version_dir}
+        if os.path.isfile(routes):
+            with open(routes, encoding="utf-8") as f:
+                dirs = {k: lang.expert_dir(version_dir, k) for k in json.load(f)["experts"]}
+        self.route = (lambda texts: lang.route(list(dirs), texts)) if None not in dirs else None
+        self.parts = {}
+        for key, d in dirs.items():
+            tok = tokenizer(os.path.join(d, "tokenizer.json"), max_length)
+            run, multiple = load(d, threads)
+            width = None
+            if self.route is not None:  # an expert's embedding block is as wide as its hidden state: ask it once
+                ids, mask = encode(tok, [""])
+                width = run(ids[:, :2], mask[:, :2], embeddings=True)[1].shape[1]
+            self.parts[key] = (tok, run, multiple, width)
+
+    def __call__(self, texts: list[str], embeddings: bool = False):
+        if self.route is None:
+            tok, run, multiple, _ = self.parts[None]
+            return self._one(tok, run, multiple, texts, embeddings)
+        keys = self.route(texts)
+        probs, emb, col = None, None, 0
+        if embeddings:
+            emb = np.zeros((len(texts), sum(p[3] for p in self.parts.values())), np.float32)
+        for key, (tok, run, multiple, width) in self.parts.items():
+            idx = np.flatnonzero(keys == key)
+            if len(idx):
+                got = self._one(tok, run, multiple, [texts[i] for i in idx], embeddings)
+                p = got[0] if embeddings else got
+                if probs is None:
+                    probs = np.zeros((len(texts), p.shape[1]), np.float32)
+                probs[idx] = p
+                if embeddings:
+                    emb[idx, col:col + width] = got[1]
+            col += width
+        probs = np.zeros((0, 0), np.float32) if probs is None else probs
+        return (probs, emb) if embeddings else probs
+
+    @staticmethod
+    def _one(tok, run, multiple, texts, embeddings):
+        ids, mask = encode(tok, texts)
+        answer = run_bucketed((lambda i, m: run(i, m, embeddings=True)) if embeddings else run, ids, mask,
+                              multiple=multiple)
+        return (softmax(answer[0]), answer[1]) if embeddings else softmax(answer)

@@ -143,3 +143,28 @@ def test_unk_rate_counts_unknown_tokens_of_the_registered_tokenizer(mon_lake):
     enc = hf(texts, truncation=True, max_length=64, add_special_tokens=False)["input_ids"]
     want = sum(e.count(hf.unk_token_id) for e in enc) / sum(len(e) for e in enc)
     assert encoders.unk_rate(tok, texts) == pytest.approx(want)
+
+
+def test_a_routed_model_counts_unknown_tokens_with_each_texts_expert(routed_registry):
+    model_dir = registry.fetch_cached(routed_registry, registry.production(routed_registry)["version"])
+    toks = encoders.registered_tokenizer(model_dir, 64)
+    assert set(toks) == {"default", "en"}
+    zh, en = "这个手机真的太好用了", "terrible customer service"
+    assert encoders.unk_rate(toks["en"], [zh]) > 0.5  # the English vocabulary alone cannot read Chinese
+    assert encoders.unk_rate(toks, [zh, en]) == 0.0  # routed, each text meets the vocabulary meant for it
+    mixed = [zh, en, "\U0001f9ec\U0001fa90"]
+    unk, total = (sum(encoders.unk_rate(toks[k], [t]) * len(toks[k].encode(t, add_special_tokens=False).ids)
+                      for k, t in (("default", zh), ("en", en), ("default", mixed[2]))),
+                  sum(len(toks[k].encode(t, add_special_tokens=False).ids)
+                      for k, t in (("default", zh), ("en", en), ("default", mixed[2]))))
+    assert encoders.unk_rate(toks, mixed) == pytest.approx(unk / total)
+
+
+def test_drift_in_process_with_a_routed_production_model(mon_lake, routed_registry, tmp_path):
+    cfg = _cfg(mon_lake, SHIFT, str(tmp_path / "r"), scoring="inprocess", registry_uri=routed_registry)
+    score_day(cfg)
+    r = drift_report(cfg)
+    report = json.loads(storage.read_bytes(r["json_uri"]))
+    assert report["model_version"] == registry.production(routed_registry)["version"]
+    assert r["status"] == "fail" and {"lang_psi", "length_psi"} <= set(r["failed"])
+    assert 0.5 <= r["values"]["embedding_domain_auc"] <= 1.0

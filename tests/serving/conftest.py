@@ -18,3 +18,4 @@ def tiny_registry(small_lake, tmp_path_factory):
     return reg
 
 
+

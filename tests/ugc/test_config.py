@@ -26,6 +26,10 @@ def test_overrides_parse_json_values_and_nested_keys():
 def test_later_layers_win_and_nested_dicts_merge():
     assert merged({"a": 1, "gate": {"margin": 0.1, "max_ece": 0.2}}, None, {"gate": {"margin": 0.3}, "b": None},
                   {"a": 2}) == {"a": 2, "gate": {"margin": 0.3, "max_ece": 0.2}}
+    # An empty dict is a value, not "no change": `--set experts={}` turns a recipe's experts off.
+    assert merged(recipe("sentiment-real"), parse_overrides(["experts={}"]))["experts"] == {}
+    assert merged(recipe("sentiment-real"), parse_overrides(['experts={"zh": "x"}']))["experts"] == \
+        {"en": "all-minilm-l6-v2", "zh": "x"}
 
 
 @pytest.mark.parametrize("path", sorted(pathlib.Path(RECIPES_DIR).glob("*.toml")), ids=lambda p: p.stem)
