@@ -27,15 +27,30 @@ def _texts(n: int) -> list[str]:
 
 
 def bench_pipeline(model_dir: str, texts: list[str], batch: int) -> dict:
+    """The same model in-process through ``transformers.pipeline``; a routed model gets one pipeline per expert
+    and each batch is split by the route Triton uses (ugc.lang), so both sides do the same work."""
     from transformers import pipeline
 
-    clf = pipeline("text-classification", model=model_dir, tokenizer=model_dir, device="cpu")
-    clf(texts[:batch], batch_size=batch)  # warm-up
+    from ugc import lang, registry
+
+    routes = registry.read_routes(model_dir)
+    keys = list(routes["experts"]) if routes else [lang.DEFAULT_EXPERT]
+    dirs = {k: lang.expert_dir(model_dir, k) if routes else model_dir for k in keys}
+    clfs = {k: pipeline("text-classification", model=d, tokenizer=d, device="cpu") for k, d in dirs.items()}
+
+    def classify(chunk: list[str]) -> None:
+        route = lang.route(keys, chunk) if routes else [lang.DEFAULT_EXPERT] * len(chunk)
+        for k, clf in clfs.items():
+            part = [t for t, r in zip(chunk, route, strict=True) if r == k]
+            if part:
+                clf(part, batch_size=batch, truncation=True)
+
+    classify(texts[:batch])  # warm-up
     lat = []
     t0 = time.perf_counter()
     for i in range(0, len(texts), batch):
         s = time.perf_counter()
-        clf(texts[i:i + batch], batch_size=batch, truncation=True)
+        classify(texts[i:i + batch])
         lat.append(time.perf_counter() - s)
     return {"texts_per_s": len(texts) / (time.perf_counter() - t0), "p50_ms": 1e3 * np.percentile(lat, 50),
             "p99_ms": 1e3 * np.percentile(lat, 99)}
@@ -81,7 +96,7 @@ def main() -> None:
     ap.add_argument("--pipeline-batches", default="1,8,32,64")
     a = ap.parse_args()
     from serving.config import DeployConfig
-    from serving.sentiment_deploy import deploy
+    from serving.sentiment_deploy import deploy, experts_of, summary
     from serving.server import TritonServer
     from serving.variants import VARIANTS
     from ugc import registry
@@ -99,14 +114,15 @@ def main() -> None:
             for variants in (["fp32"], list(VARIANTS)):
                 out = deploy(DeployConfig(registry_uri=a.registry, repo_uri=server.repo, triton_url=server.grpc_url,
                                           variants=variants))
-                rec = out["variants"]
-                if rec:
-                    v = rec["variants"][rec["served"]]
-                    print(f"deploy chose {rec['served']}: agreement with torch {v['agreement']:.4f}, macro-F1 drop "
-                          f"{100 * v['f1_drop']:+.2f} pt on {rec['rows']} frozen-test rows, measured x"
-                          f"{rec['speedup_vs_fp32']:.2f} vs fp32 " + str({k: round(x['texts_per_s'] or 0, 1)
-                                                                         for k, x in rec['variants'].items()}))
-                served = rec["served"] if rec else "fp32"
+                for key, e in experts_of(out).items():  # a routed model: one record per language expert
+                    rec = e["variants"]
+                    if rec:
+                        v = rec["variants"][rec["served"]]
+                        print(f"deploy chose {rec['served']} for expert {key}: agreement with torch "
+                              f"{v['agreement']:.4f}, macro-F1 drop {100 * v['f1_drop']:+.2f} pt on {rec['rows']} "
+                              f"frozen-test rows, measured x{rec['speedup_vs_fp32']:.2f} vs fp32 "
+                              + str({k: round(x['texts_per_s'] or 0, 1) for k, x in rec['variants'].items()}))
+                served = "+".join(f"{k}:{v}" for k, v in summary(out)["variants"].items())
                 for c in (int(x) for x in a.concurrency.split(",")):
                     r = bench_triton(server.grpc_url, texts, c, a.request_batch)
                     ratio = r["texts_per_s"] / best["texts_per_s"]

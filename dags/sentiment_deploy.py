@@ -47,7 +47,7 @@ def sentiment_deploy():
     def deploy(params=None, triggering_asset_events=None) -> dict:
         from serving.export import ParityError
         from serving.rollout import DeployError
-        from serving.sentiment_deploy import deploy
+        from serving.sentiment_deploy import deploy, summary
         from ugc.errors import ConfigError
         from ugc.registry import RegistryError
 
@@ -57,7 +57,7 @@ def sentiment_deploy():
             result = deploy(dagkit.build_config(DeployConfig, params), version)
         get_current_context()["outlet_events"][SENTIMENT_SERVING].extra = {
             k: result[k] for k in ("registry_version", "triton_version", "loaded")}
-        return {k: v for k, v in result.items() if k != "parity"} | {"parity_max_abs_diff": result["parity"]["max_abs_diff"]}
+        return summary(result)
 
     deploy()
 

@@ -66,18 +66,20 @@ ugc ingest --day "$SHIFT_DAY" --landing data/landing --lake data/lake > /dev/nul
 echo "== Triton: deploy the production model to ./model_repository and classify over gRPC"
 python - <<'PY'
 from serving.config import DeployConfig
-from serving.sentiment_deploy import deploy
+from serving.sentiment_deploy import deploy, experts_of
 from serving.server import TritonServer
 from ugc.sentiment_client import SentimentClient
 
 with TritonServer("model_repository") as server:
     r = deploy(DeployConfig(registry_uri="data/lake/registry/sentiment", repo_uri="model_repository",
                             triton_url=server.grpc_url))
-    print(f"   triton version {r['triton_version']} <- {r['registry_version']}; parity max |diff| {r['parity']['max_abs_diff']:.2e}")
-    v = r["variants"]  # serving/variants.py: measured here, gated by agreement with torch and F1 on the test set
-    print(f"   served variant {v['served']} (x{v['speedup_vs_fp32']:.2f} vs fp32 on {v['rows']} test rows): " + ", ".join(
-        f"{k} agreement={x['agreement']:.4f} F1 drop={100 * x['f1_drop']:+.2f}pt {x['texts_per_s']:.0f} texts/s"
-        for k, x in v["variants"].items()))
+    print(f"   triton version {r['triton_version']} <- {r['registry_version']}")
+    for key, e in experts_of(r).items():  # one per language expert (the demo's model routes English apart)
+        v = e["variants"]  # serving/variants.py: measured here, gated by agreement with torch and F1 on the test set
+        print(f"   expert {key}: parity max |diff| {e['parity']['max_abs_diff']:.2e}; served {v['served']}"
+              f" (x{v['speedup_vs_fp32']:.2f} vs fp32 on {v['rows']} test rows): " + ", ".join(
+              f"{k} agreement={x['agreement']:.4f} F1 drop={100 * x['f1_drop']:+.2f}pt {x['texts_per_s']:.0f} texts/s"
+              for k, x in v["variants"].items()))
     texts = ["虽然价格有点贵，但是质量很好", "快递太慢了，再也不买了", "The battery is awful, want a refund", "请问在哪里可以买到？"]
     with SentimentClient(server.grpc_url) as c:
         for t, p in zip(texts, c.classify(texts)):

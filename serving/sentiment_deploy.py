@@ -217,6 +217,23 @@ def _variant(record: dict) -> str:
     return record["variants"]["served"] if record["variants"] else "fp32"
 
 
+def experts_of(result: dict) -> dict[str, dict]:
+    """Each served graph's {parity, variants} record: a routed model's per expert, a single model's as the
+    ``default`` expert, so callers (the DAG, the demo, bench/serve.py) read one shape."""
+    if "experts" in result:
+        return result["experts"]
+    return {lang.DEFAULT_EXPERT: {"parity": result["parity"], "variants": result["variants"]}}
+
+
+def summary(result: dict) -> dict:
+    """The deploy record in brief (an XCom, a log line): versions, smoke, the worst parity gap of any expert
+    and the variant each expert serves."""
+    ex = experts_of(result)
+    return {**{k: v for k, v in result.items() if k not in ("parity", "variants", "experts")},
+            "parity_max_abs_diff": max(e["parity"]["max_abs_diff"] for e in ex.values()),
+            "variants": {k: _variant(e) for k, e in ex.items()}}
+
+
 def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
     """Publish registry ``version`` (default: production) as a new Triton version; roll back on failure."""
     labels: list[str] = []

@@ -1,12 +1,14 @@
 """A routed model (experts by language) deployed to a REAL tritonserver: each text answered by its expert."""
 
+import json
+
 import numpy as np
 import pytest
 
 from serving import repository
 from serving.config import DeployConfig
 from serving.rollout import DeployError
-from serving.sentiment_deploy import deploy
+from serving.sentiment_deploy import deploy, summary
 from serving.server import TritonServer
 from ugc import lang, registry, storage
 from ugc.inference import embed, load_classifier, predict_probs
@@ -55,6 +57,12 @@ def test_each_expert_gets_its_own_variant_judged_on_its_own_rows(routed_registry
                               variants=["fp32", "int8"], variant_eval_rows=120))
     rows = {k: e["variants"]["rows"] for k, e in out["experts"].items()}
     assert rows["default"] > 0 and rows["en"] > 0 and sum(rows.values()) == 120
+    # The brief record the DAG returns as its XCom (and the demo prints): the variant each expert serves and the
+    # worst parity gap of any of them.
+    brief = json.loads(json.dumps(summary(out)))
+    assert brief["variants"] == {k: e["variants"]["served"] for k, e in out["experts"].items()}
+    assert brief["parity_max_abs_diff"] == max(e["parity"]["max_abs_diff"] for e in out["experts"].values())
+    assert brief["loaded"] and "experts" not in brief
     with SentimentClient(triton.grpc_url) as c:
         assert [p.label for p in c.classify(TEXTS)] and c.registry_version() == \
             registry.production(routed_registry)["version"]

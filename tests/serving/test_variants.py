@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from serving import variants
 from serving.config import DeployConfig
-from serving.sentiment_deploy import deploy
+from serving.sentiment_deploy import deploy, summary
 from serving.triton_models import runners
 from ugc import registry, storage
 from ugc.inference import cpu_bf16
@@ -59,6 +59,9 @@ def test_deploy_measures_both_variants_on_the_frozen_test_set_and_publishes_the_
     # fp32 only: nothing is quantised or measured.
     only = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=repo, variants=["fp32"]))
     assert only["variants"] is None
+    # A single model reads as one `default` expert in the brief record the DAG returns.
+    assert summary(out)["variants"] == {"default": rec["served"]} and summary(only)["variants"] == {"default": "fp32"}
+    assert summary(out)["parity_max_abs_diff"] == out["parity"]["max_abs_diff"]
     assert "MatMulInteger" not in _ops(storage.join(repo, "sentiment_classifier", str(only["triton_version"]), "model.onnx"))
 
 
