@@ -43,11 +43,18 @@ class TritonClient:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        """Close the connection and drop it now: a closed client still referenced at interpreter exit (a
+        module-level ``with ... as c``) had its __del__ close it again with grpc half torn down, printing
+        "Exception ignored ... 'NoneType' object has no attribute 'StatusCode'" after `make demo`."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def _call(self, fn):
         from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+        if self._client is None:
+            raise RuntimeError(f"the client of {self.model} at {self.url} is closed")
         retrying = Retrying(retry=retry_if_exception(is_transient), stop=stop_after_attempt(self.retries + 1),
                             wait=wait_exponential(multiplier=self.backoff_s, exp_base=2), reraise=False)
         try:

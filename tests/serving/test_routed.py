@@ -72,3 +72,24 @@ def test_the_gpu_layout_refuses_a_routed_model(routed_registry, tmp_path):
     with pytest.raises(DeployError, match="routes texts to experts"):
         deploy(DeployConfig(registry_uri=routed_registry, repo_uri=str(tmp_path), triton_url="127.0.0.1:1",
                             target="gpu"))
+
+
+def test_the_deploy_dag_serves_a_routed_model(routed_registry, triton, airflow_db):
+    """The demo's default model is routed: the DAG's task must publish it and return its brief record (it once
+    failed on the single-model record's `parity` key)."""
+    from datetime import UTC, datetime
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder="dags/sentiment_deploy.py").get_dag("sentiment_deploy")
+    dr = dag.test(logical_date=datetime.now(UTC), run_conf={
+        "registry_uri": routed_registry, "repo_uri": triton.repo, "triton_url": triton.grpc_url})
+    (ti,) = dr.get_task_instances()
+    assert ti.state == "success"
+    brief = ti.xcom_pull(task_ids="deploy")
+    assert set(brief["variants"]) == {"default", "en"} and brief["parity_max_abs_diff"] < 1e-3
+    with SentimentClient(triton.grpc_url) as c:
+        assert c.registry_version() == brief["registry_version"]
+    with pytest.raises(RuntimeError, match="is closed"):  # a closed client says so, and closing again is harmless
+        c.classify(["still there?"])
+    c.close()
