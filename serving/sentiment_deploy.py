@@ -157,7 +157,7 @@ def _version_files(model_dir: str, served: str | dict[str, str], target: str) ->
     if isinstance(served, dict):  # routed: the routing rule travels with the experts it routes to
         files.update({"lang.py": lang.__file__, lang.ROUTES: os.path.join(model_dir, lang.ROUTES)})
         for key, path in served.items():
-            prefix = os.path.relpath(lang.expert_dir("", key)) + "/"
+            prefix = lang.expert_dir("", key) + "/"  # experts/<key>/ inside the version directory
             files.update({f"{prefix}tokenizer.json": os.path.join(lang.expert_dir(model_dir, key), "tokenizer.json"),
                           **weights(path, prefix)})
     else:
