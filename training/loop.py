@@ -39,6 +39,19 @@ def _amp(cfg: TrainConfig, device):
     return torch.float16, True
 
 
+def epoch_order(lengths: list[int], batch_size: int, seed: int, grouped: bool) -> list[int]:
+    """Row order of one epoch, the same for the same seed (a resumed run skips exactly the batches it did).
+    grouped: transformers' length-grouped order (the Trainer's group_by_length), so a batch pads to little more
+    than its own rows' lengths; otherwise a plain shuffle."""
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    g = torch.Generator().manual_seed(seed)
+    if grouped and lengths:  # transformers' version fails on no rows
+        return [int(i) for i in get_length_grouped_indices(lengths, batch_size, generator=g)]
+    return torch.randperm(len(lengths), generator=g).tolist()
+
+
 def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     """Train ``model`` in place on pyarrow tables ``train``/``val``; leaves the best weights loaded.
 
@@ -65,6 +78,7 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     ds = Dataset.from_dict(columns)
     ds = ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=cfg.max_length), batched=True,
                 remove_columns=["text"])
+    lengths = [len(ids) for ids in ds["input_ids"]]
     class_w = torch.tensor(objective.class_weights(targets["y"], len(labels), cfg.class_weighting),
                            dtype=torch.float32, device=device)
     steps_per_epoch = math.ceil(len(ds) / batch_size)
@@ -82,6 +96,7 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     # What a checkpoint must agree on to be resumed: resuming someone else's run would be silent corruption.
     fingerprint = {"rows": len(ds), "total": total, "batch_size": batch_size, "lr": cfg.lr, "seed": cfg.seed,
                    "labels": labels, "max_length": cfg.max_length, "class_weights": class_w.tolist(),
+                   "group_by_length": cfg.group_by_length,
                    "distill": "teacher" in columns and [cfg.distill_alpha, cfg.distill_temperature]}
     state = {"step": 0, "epoch": 0, "batch": 0, "best_f1": -1.0, "best_step": 0, "bad_evals": 0, "history": [],
              "fingerprint": fingerprint}
@@ -108,8 +123,7 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
     t0, seen, stop, overhead = time.perf_counter(), 0, False, 0.0  # overhead: evaluation + checkpoints
     bar = tqdm(total=total, initial=state["step"], desc="train", mininterval=0 if os.isatty(2) else 30)
     while state["step"] < total and not state.get("stopped"):
-        g = torch.Generator().manual_seed(cfg.seed * 1000 + state["epoch"])
-        order = torch.randperm(len(ds), generator=g).tolist()
+        order = epoch_order(lengths, batch_size, cfg.seed * 1000 + state["epoch"], cfg.group_by_length)
         for b in range(state["batch"], steps_per_epoch):
             rows = ds[order[b * batch_size:(b + 1) * batch_size]]
             enc = tokenizer.pad({"input_ids": rows["input_ids"], "attention_mask": rows["attention_mask"]},

@@ -1,7 +1,10 @@
 """The training loop on a tiny random encoder: it learns, stops early, and resumes exactly after a kill."""
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import TINY
 from training import data, loop, modeling
@@ -68,6 +71,36 @@ def test_a_checkpoint_from_another_config_is_not_resumed(splits, tmp_path):
     _run(work, splits, max_steps=20)
     with pytest.raises(ConfigError, match="different run"):
         _run(work, splits, max_steps=20, lr=1e-4)
+
+
+def test_a_grouped_run_is_not_resumed_in_plain_order(splits, tmp_path):
+    work = str(tmp_path / "w")
+    _run(work, splits, max_steps=20)
+    with pytest.raises(ConfigError, match="different run"):
+        _run(work, splits, max_steps=20, group_by_length=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(1, 512), max_size=700), batch=st.integers(1, 64), seed=st.integers(0, 2**31),
+       grouped=st.booleans())
+def test_an_epoch_visits_every_row_once_in_a_seeded_order(lengths, batch, seed, grouped):
+    order = loop.epoch_order(lengths, batch, seed, grouped)
+    assert sorted(order) == list(range(len(lengths)))
+    assert order == loop.epoch_order(lengths, batch, seed, grouped)  # what resume relies on
+
+
+def _padded(lengths, order, batch):
+    return sum(max(lengths[i] for i in order[b:b + batch]) * len(order[b:b + batch])
+               for b in range(0, len(order), batch))
+
+
+def test_length_grouped_batches_pad_little_and_still_shuffle():
+    # token counts shaped like tweets and reviews (README: random batches pad to ~1.75x their tokens)
+    lengths = np.clip(np.random.default_rng(0).lognormal(3.7, 0.6, 5000), 4, 96).astype(int).tolist()
+    grouped, plain = (loop.epoch_order(lengths, 32, 1, g) for g in (True, False))
+    assert _padded(lengths, grouped, 32) < 1.1 * sum(lengths) < 1.3 * sum(lengths) < _padded(lengths, plain, 32)
+    assert grouped != loop.epoch_order(lengths, 32, 2, True)  # another epoch, another order
+    assert grouped[:32] != sorted(grouped[:32])  # not the data's own order
 
 
 def test_early_stopping_on_val_macro_f1(splits, tmp_path):
