@@ -53,13 +53,15 @@ def test_training_learns_well_above_chance(splits, tmp_path):
     assert s["history"][-1]["loss"] < 0.9
 
 
-def test_resume_after_kill_matches_an_uninterrupted_run(splits, tmp_path):
-    ref, ref_s = _run(str(tmp_path / "ref"), splits, epochs=2, early_stopping_patience=10)
+@pytest.mark.parametrize("grouped", [False, True])
+def test_resume_after_kill_matches_an_uninterrupted_run(splits, tmp_path, grouped):
+    kw = {"epochs": 2, "early_stopping_patience": 10, "group_by_length": grouped}
+    ref, ref_s = _run(str(tmp_path / "ref"), splits, **kw)
     work = str(tmp_path / "killed")
     with pytest.raises(Killed):
-        _run(work, splits, crash_after_step=20, epochs=2, early_stopping_patience=10)
+        _run(work, splits, crash_after_step=20, **kw)
     assert [f.rsplit("/", 1)[-1] for f in checkpoints.listed(work)] == ["ckpt-00000020.pt"]
-    resumed, s = _run(work, splits, epochs=2, early_stopping_patience=10)
+    resumed, s = _run(work, splits, **kw)
     assert s["resumed_from_step"] == 20 and s["steps"] == ref_s["steps"]
     for (name, a), b in zip(ref.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
@@ -75,9 +77,9 @@ def test_a_checkpoint_from_another_config_is_not_resumed(splits, tmp_path):
 
 def test_a_grouped_run_is_not_resumed_in_plain_order(splits, tmp_path):
     work = str(tmp_path / "w")
-    _run(work, splits, max_steps=20)
+    _run(work, splits, max_steps=20, group_by_length=True)
     with pytest.raises(ConfigError, match="different run"):
-        _run(work, splits, max_steps=20, group_by_length=False)
+        _run(work, splits, max_steps=20)
 
 
 @settings(max_examples=60, deadline=None)
