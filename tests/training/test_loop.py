@@ -80,6 +80,10 @@ def test_a_grouped_run_is_not_resumed_in_plain_order(splits, tmp_path):
     _run(work, splits, max_steps=20, group_by_length=True)
     with pytest.raises(ConfigError, match="different run"):
         _run(work, splits, max_steps=20)
+    plain = str(tmp_path / "plain")
+    _run(plain, splits, max_steps=20)
+    # a shuffled run's checkpoint carries the fingerprint it had before group_by_length existed
+    assert "group_by_length" not in checkpoints.load(checkpoints.listed(plain)[-1])["state"]["fingerprint"]
 
 
 @settings(max_examples=60, deadline=None)
