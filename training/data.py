@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from training.config import TrainConfig
-from ugc import lake, registry, storage
+from ugc import lake, lang, registry, storage
 from ugc.errors import ConfigError
 from ugc.splits import buckets, read_split, reserved, table_bytes, write_split
 
@@ -105,6 +105,20 @@ def freeze_test_set(cfg: TrainConfig, table: pa.Table, lineage: list[dict]) -> d
     return {**manifest, "uri": registry.testset_uri(cfg.registry, version)}
 
 
+def _cap_per_expert(cfg: TrainConfig, train: pa.Table) -> pa.Table:
+    """At most ``expert_max_train_samples[key]`` of the rows each expert trains on (routed as served), drawn by
+    the run's seed; experts without a cap keep all theirs."""
+    keys = [lang.DEFAULT_EXPERT, *sorted(cfg.experts)]
+    routed = lang.route(keys, train["text"].to_pylist())
+    rng = np.random.default_rng([cfg.seed, 1])  # its own stream: the global draw above stays as it was
+    keep = []
+    for key in keys:
+        idx = np.flatnonzero(routed == key)
+        cap = cfg.expert_max_train_samples.get(key, 0)
+        keep.append(rng.choice(idx, cap, replace=False) if cap and idx.size > cap else idx)
+    return train.take(np.sort(np.concatenate(keep)))
+
+
 def prepare(cfg: TrainConfig) -> dict:
     """Build train/val from the partitions, excluding the frozen test set's groups and texts.
 
@@ -131,6 +145,8 @@ def prepare(cfg: TrainConfig) -> dict:
     if cfg.max_train_samples and train.num_rows > cfg.max_train_samples:
         idx = np.random.default_rng(cfg.seed).choice(train.num_rows, cfg.max_train_samples, replace=False)
         train = train.take(np.sort(idx))
+    if cfg.expert_max_train_samples:
+        train = _cap_per_expert(cfg, train)
     if train.num_rows == 0 or val.num_rows == 0:
         raise ConfigError(f"not enough labelled data: train={train.num_rows} val={val.num_rows}")
     base = storage.join(cfg.work, "data")

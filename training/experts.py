@@ -29,11 +29,21 @@ def split(table: pa.Table, keys: list[str]) -> dict[str, pa.Table]:
     return {k: table.filter(pa.array(routed == k)) for k in keys}
 
 
-def fit_one(cfg: TrainConfig, train: pa.Table, val: pa.Table):
-    """(model, tokenizer, summary, base-model notes): ``cfg.base_model`` fine-tuned on ``train``."""
+def fit_one(cfg: TrainConfig, train: pa.Table, val: pa.Table, soup_size: int = 1):
+    """(model, tokenizer, summary, base-model notes): ``cfg.base_model`` fine-tuned on ``train``; with
+    ``soup_size`` > 1 that many fine-tunes averaged (``training.soup``)."""
     path, notes = modeling.resolve_base_model(cfg.base_model)
     tok = modeling.load_tokenizer(path, lowercase=notes.get("lowercase", False))
-    model = modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
+
+    def build():  # the same init every call (seeded): soup ingredients differ only in their training
+        return modeling.build_classifier(path, list(cfg.labels), cfg.init, cfg.tiny_config, cfg.seed)
+
+    if soup_size > 1:
+        from training import soup
+
+        model, summary = soup.fit(cfg, soup_size, build, tok, train, val)
+        return model, tok, summary, notes
+    model = build()
     return model, tok, loop.fit(cfg, model, tok, train, val), notes
 
 
@@ -41,7 +51,7 @@ def fit(cfg: TrainConfig, train: pa.Table, val: pa.Table):
     """(model, tokenizer, summary, base-model notes): one classifier, or with ``cfg.experts`` a Routed model
     (tokenizer None) whose every expert is fitted on its rows."""
     if not cfg.experts:
-        return fit_one(cfg, train, val)
+        return fit_one(cfg, train, val, cfg.soup.get(lang.DEFAULT_EXPERT, 1))
     from training.evaluate import encode_labels
     from training.metrics import classification_report
     from ugc.inference import Routed, predict_probs
@@ -55,8 +65,9 @@ def fit(cfg: TrainConfig, train: pa.Table, val: pa.Table):
                           "drop them from `experts` or add data in that language")
     experts, summaries, notes = {}, {}, {}
     for key, base in bases.items():
-        sub = cfg.replace(base_model=base, experts={}, work_uri=storage.join(cfg.work, "experts", key))
-        model, tok, summaries[key], notes[key] = fit_one(sub, trains[key], vals[key])
+        sub = cfg.replace(base_model=base, experts={}, soup={}, expert_max_train_samples={},
+                          work_uri=storage.join(cfg.work, "experts", key))
+        model, tok, summaries[key], notes[key] = fit_one(sub, trains[key], vals[key], cfg.soup.get(key, 1))
         experts[key] = (model, tok)
     routed = Routed(experts)
     total_rows = sum(s["train_rows"] for s in summaries.values())
@@ -66,8 +77,8 @@ def fit(cfg: TrainConfig, train: pa.Table, val: pa.Table):
                "best_val_macro_f1": classification_report(encode_labels(val, list(cfg.labels)), val_probs,
                                                           list(cfg.labels))["macro_f1"],  # the routed whole
                "device": first["device"], "amp": first["amp"], "train_rows": total_rows,
-               "train_samples_per_s": total_rows / sum(s["train_rows"] / max(s["train_samples_per_s"], 1e-9)
-                                                       for s in summaries.values()),
+               "train_samples_per_s": sum(s["samples_seen"] for s in summaries.values())
+                                      / max(sum(s["train_seconds"] for s in summaries.values()), 1e-9),
                "early_stopped": any(s["early_stopped"] for s in summaries.values()), "experts": summaries}
     licences = "; ".join(f"{k}: {n.get('license', 'see checkpoint')}" for k, n in notes.items())
     base_notes = {"name": "+".join(f"{k}:{n['name']}" for k, n in notes.items()), "license": licences,

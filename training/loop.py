@@ -184,6 +184,7 @@ def fit(cfg: TrainConfig, model, tokenizer, train, val) -> dict:
             "best_val_macro_f1": state["best_f1"], "early_stopped": bool(state.get("stopped")), "history": state["history"],
             "train_samples_per_s": seen / (elapsed - overhead) if elapsed > overhead else 0.0,
             "wall_samples_per_s": seen / elapsed if elapsed else 0.0, "eval_checkpoint_seconds": overhead,
+            "samples_seen": seen, "train_seconds": max(elapsed - overhead, 0.0),
             "device": str(device),
             "amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off", "batch_size": batch_size,
             "resumed_from_step": resumed_from, "train_rows": len(ds)}

@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import build_lake
 from training import data
 from training.config import TrainConfig
-from ugc import registry, storage
+from ugc import lang, registry, storage
 from ugc.errors import ConfigError
 from ugc.splits import read_split
 
@@ -70,6 +70,24 @@ def test_max_train_samples_and_missing_lake(small_lake, tmp_path):
     assert m["rows"]["train"] == 50
     with pytest.raises(ConfigError, match="no published partitions"):
         data.prepare(_cfg(str(tmp_path / "empty"), str(tmp_path / "r2")))
+
+
+def test_expert_caps_limit_each_experts_rows_and_leave_the_rest(small_lake, tmp_path):
+    experts = {"experts": {"en": "all-minilm-l6-v2"}}
+    full = read_split(data.prepare(_cfg(small_lake, str(tmp_path / "a"), **experts))["train_uri"])
+    n = {k: int((lang.route([lang.DEFAULT_EXPERT, "en"], full["text"].to_pylist()) == k).sum())
+         for k in (lang.DEFAULT_EXPERT, "en")}
+    assert min(n.values()) > 40, n
+    cfg = _cfg(small_lake, str(tmp_path / "b"), expert_max_train_samples={"en": 40}, **experts)
+    capped = read_split(data.prepare(cfg)["train_uri"])
+    routed = lang.route([lang.DEFAULT_EXPERT, "en"], capped["text"].to_pylist())
+    assert (routed == "en").sum() == 40 and (routed == lang.DEFAULT_EXPERT).sum() == n[lang.DEFAULT_EXPERT]
+    # Drawn from the English rows, not from the others, and the same rows again for the same seed.
+    assert set(capped["post_id"].to_pylist()) <= set(full["post_id"].to_pylist())
+    again = read_split(data.prepare(cfg.replace(work_uri=str(tmp_path / "c")))["train_uri"])
+    assert again["post_id"].to_pylist() == capped["post_id"].to_pylist()
+    with pytest.raises(ConfigError, match="expert_max_train_samples"):
+        _cfg(small_lake, str(tmp_path / "d"), expert_max_train_samples={"zh": 40}, **experts)
 
 
 def test_select_days(small_lake):
