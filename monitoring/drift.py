@@ -1,7 +1,8 @@
 """Drift of the day's posts against the production model's training data, with pass/warn/fail per metric.
 
-Reference = the training split the production model was fitted on (registry lineage -> data manifest ->
-train.parquet), less the public labelled corpora mixed into it (they are not the traffic being watched); its
+Reference = the training rows the production model was fitted on, in the lake's own mix (registry lineage -> data
+manifest -> reference_uri: train.parquet, or the rows before per-expert caps re-balanced languages), less the
+public labelled corpora mixed into it (they are not the traffic being watched); its
 profile (sampled lengths, language/platform mix, [UNK] rate, embeddings,
 predictions) is computed once per model version and cached under ``{reports}/_reference/<version>/<source>/``.
 Current = the day's partition and its scores. Outputs ``drift.json`` and ``drift.html`` per day.
@@ -59,6 +60,13 @@ def own_traffic(train: pa.Table) -> pa.Table:
     return own if own.num_rows else train
 
 
+def reference_rows(manifest: dict) -> tuple[str, pa.Table]:
+    """(uri, own-traffic rows) of a data manifest's drift reference: ``reference_uri``, the training rows in the
+    lake's mix before per-expert caps (training/data.py); ``train_uri`` in manifests written before it."""
+    uri = manifest.get("reference_uri", manifest["train_uri"])
+    return uri, own_traffic(read_split(uri))
+
+
 def reference_profile(cfg: ReportConfig, card: dict, enc: Encoder) -> dict:
     """The production model's training-data profile (cached per model version and encoder source)."""
     base = storage.join(cfg.reports, "_reference", card["version"], enc.source)
@@ -70,7 +78,7 @@ def reference_profile(cfg: ReportConfig, card: dict, enc: Encoder) -> dict:
         pass
     lineage = registry.lineage(cfg.registry, card["version"])
     manifest = json.loads(storage.read_bytes(lineage["data_manifest_uri"]))
-    train = own_traffic(read_split(manifest["train_uri"]))
+    uri, train = reference_rows(manifest)
     sample = _sample(train, cfg.reference_sample, cfg.seed)
     texts = sample["text"].to_pylist()
     probs = enc.probs(texts)
@@ -78,7 +86,7 @@ def reference_profile(cfg: ReportConfig, card: dict, enc: Encoder) -> dict:
     emb = enc.embed(texts[:cfg.embedding_sample])
     platforms = sorted(set(train["platform"].to_pylist()))
     prof = {"version": card["version"], "source": enc.source, "data_snapshot_id": lineage["data_snapshot_id"],
-            "rows": train.num_rows, "train_uri": manifest["train_uri"], "labels": enc.labels,
+            "rows": train.num_rows, "train_uri": uri, "labels": enc.labels,
             "platforms": platforms + ["(other)"], "lang_counts": _counts(train["lang"], list(LANGS)),
             "platform_counts": _counts(train["platform"], platforms + ["(other)"]),
             "unk_rate": unk_rate(enc.tokenizer, texts)}

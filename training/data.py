@@ -145,14 +145,23 @@ def prepare(cfg: TrainConfig) -> dict:
     if cfg.max_train_samples and train.num_rows > cfg.max_train_samples:
         idx = np.random.default_rng(cfg.seed).choice(train.num_rows, cfg.max_train_samples, replace=False)
         train = train.take(np.sort(idx))
+    # Drift's reference (monitoring/drift.py) is the training rows in the lake's own mix. Per-expert caps change
+    # the mix on purpose (the demo: every English row, 3,000 of the rest), and as the reference that made the
+    # demo's normal day fail drift on language and platform (lang_psi 0.279); a uniform cap keeps the mix.
+    reference = train
     if cfg.expert_max_train_samples:
         train = _cap_per_expert(cfg, train)
     if train.num_rows == 0 or val.num_rows == 0:
         raise ConfigError(f"not enough labelled data: train={train.num_rows} val={val.num_rows}")
     base = storage.join(cfg.work, "data")
     shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("val", val))}
+    reference_uri = storage.join(base, "train.parquet")
+    if reference is not train:
+        reference_uri = storage.join(base, "reference.parquet")
+        write_split(reference_uri, reference)
     manifest = {
         "train_uri": storage.join(base, "train.parquet"), "val_uri": storage.join(base, "val.parquet"),
+        "reference_uri": reference_uri,
         "test_uri": ts["uri"], "test_set_version": ts["version"],
         "rows": {"train": train.num_rows, "val": val.num_rows, "test": test.num_rows,
                  "excluded_overlapping_test": table.num_rows - pool.num_rows},

@@ -74,12 +74,17 @@ def test_max_train_samples_and_missing_lake(small_lake, tmp_path):
 
 def test_expert_caps_limit_each_experts_rows_and_leave_the_rest(small_lake, tmp_path):
     experts = {"experts": {"en": "all-minilm-l6-v2"}}
-    full = read_split(data.prepare(_cfg(small_lake, str(tmp_path / "a"), **experts))["train_uri"])
+    uncapped = data.prepare(_cfg(small_lake, str(tmp_path / "a"), **experts))
+    assert uncapped["reference_uri"] == uncapped["train_uri"]  # no caps: drift's reference is the train split
+    full = read_split(uncapped["train_uri"])
     n = {k: int((lang.route([lang.DEFAULT_EXPERT, "en"], full["text"].to_pylist()) == k).sum())
          for k in (lang.DEFAULT_EXPERT, "en")}
     assert min(n.values()) > 40, n
     cfg = _cfg(small_lake, str(tmp_path / "b"), expert_max_train_samples={"en": 40}, **experts)
-    capped = read_split(data.prepare(cfg)["train_uri"])
+    m = data.prepare(cfg)
+    capped = read_split(m["train_uri"])
+    # Drift's reference keeps the lake's mix: every row before the caps, not the re-balanced train split.
+    assert read_split(m["reference_uri"])["post_id"].to_pylist() == full["post_id"].to_pylist()
     routed = lang.route([lang.DEFAULT_EXPERT, "en"], capped["text"].to_pylist())
     assert (routed == "en").sum() == 40 and (routed == lang.DEFAULT_EXPERT).sum() == n[lang.DEFAULT_EXPERT]
     # Drawn from the English rows, not from the others, and the same rows again for the same seed.
