@@ -156,7 +156,7 @@ def prepare(cfg: TrainConfig) -> dict:
     base = storage.join(cfg.work, "data")
     shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("val", val))}
     reference_uri = storage.join(base, "train.parquet")
-    if reference is not train:
+    if train.num_rows != reference.num_rows:  # caps only drop rows, keeping order: equal counts, equal tables
         reference_uri = storage.join(base, "reference.parquet")
         write_split(reference_uri, reference)
     manifest = {

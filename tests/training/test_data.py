@@ -91,6 +91,8 @@ def test_expert_caps_limit_each_experts_rows_and_leave_the_rest(small_lake, tmp_
     assert set(capped["post_id"].to_pylist()) <= set(full["post_id"].to_pylist())
     again = read_split(data.prepare(cfg.replace(work_uri=str(tmp_path / "c")))["train_uri"])
     assert again["post_id"].to_pylist() == capped["post_id"].to_pylist()
+    loose = data.prepare(cfg.replace(work_uri=str(tmp_path / "e"), expert_max_train_samples={"en": 10**6}))
+    assert loose["reference_uri"] == loose["train_uri"]  # a cap that binds nothing changes nothing to keep apart
     with pytest.raises(ConfigError, match="expert_max_train_samples"):
         _cfg(small_lake, str(tmp_path / "d"), expert_max_train_samples={"zh": 40}, **experts)
 
