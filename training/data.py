@@ -154,14 +154,14 @@ def prepare(cfg: TrainConfig) -> dict:
     if train.num_rows == 0 or val.num_rows == 0:
         raise ConfigError(f"not enough labelled data: train={train.num_rows} val={val.num_rows}")
     base = storage.join(cfg.work, "data")
-    shas = {name: write_split(storage.join(base, f"{name}.parquet"), t) for name, t in (("train", train), ("val", val))}
-    reference_uri = storage.join(base, "train.parquet")
+    uris = {name: storage.join(base, f"{name}.parquet") for name in ("train", "val", "reference")}
+    shas = {name: write_split(uris[name], t) for name, t in (("train", train), ("val", val))}
     if train.num_rows != reference.num_rows:  # caps only drop rows, keeping order: equal counts, equal tables
-        reference_uri = storage.join(base, "reference.parquet")
-        write_split(reference_uri, reference)
+        write_split(uris["reference"], reference)
+    else:
+        uris["reference"] = uris["train"]
     manifest = {
-        "train_uri": storage.join(base, "train.parquet"), "val_uri": storage.join(base, "val.parquet"),
-        "reference_uri": reference_uri,
+        "train_uri": uris["train"], "val_uri": uris["val"], "reference_uri": uris["reference"],
         "test_uri": ts["uri"], "test_set_version": ts["version"],
         "rows": {"train": train.num_rows, "val": val.num_rows, "test": test.num_rows,
                  "excluded_overlapping_test": table.num_rows - pool.num_rows},
