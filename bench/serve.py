@@ -6,7 +6,7 @@ the pipeline at several batch sizes, and its best is the baseline. Prints texts/
 per request, and each Triton setting's throughput as a ratio to the best pipeline. Triton runs twice:
 the fp32 graph alone ("before"), then the variant deploy chooses by measurement ("after", with the
 chosen variant's agreement with torch and macro-F1 drop on the frozen test set printed beside it).
-Usage: python bench/serve.py --registry DATA/lake/registry/sentiment [--texts 2000]
+Usage: python bench/serve.py --registry DATA/lake/registry/sentiment [--texts 2000] [--variant-sets 'fp32;fp32,int8']
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,4,8,16")
     ap.add_argument("--request-batch", type=int, default=8)
     ap.add_argument("--pipeline-batches", default="1,8,32,64")
+    ap.add_argument("--variant-sets", default=None, help="';'-separated variant lists deployed in turn (default: "
+                    "'fp32;' then every variant), e.g. 'fp32;fp32,int8,bf16;fp32,int8,bf16,cascade' for a before "
+                    "and after in one run")
     a = ap.parse_args()
     from serving.config import DeployConfig
     from serving.sentiment_deploy import deploy, experts_of, summary
@@ -111,7 +114,8 @@ def main() -> None:
             print(f"pipeline batch={b:>3}: {r['texts_per_s']:8.1f} texts/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms")
         best_b, best = max(base.items(), key=lambda kv: kv[1]["texts_per_s"])
         with TritonServer(f"{tmp}/repo") as server:
-            for variants in (["fp32"], list(VARIANTS)):
+            sets = a.variant_sets or "fp32;" + ",".join(VARIANTS)
+            for variants in ([v for v in vs.split(",") if v] for vs in sets.split(";")):
                 out = deploy(DeployConfig(registry_uri=a.registry, repo_uri=server.repo, triton_url=server.grpc_url,
                                           variants=variants))
                 for key, e in experts_of(out).items():  # a routed model: one record per language expert
@@ -121,7 +125,10 @@ def main() -> None:
                         print(f"deploy chose {rec['served']} for expert {key}: agreement with torch "
                               f"{v['agreement']:.4f}, macro-F1 drop {100 * v['f1_drop']:+.2f} pt on {rec['rows']} "
                               f"frozen-test rows, measured x{rec['speedup_vs_fp32']:.2f} vs fp32 "
-                              + str({k: round(x['texts_per_s'] or 0, 1) for k, x in rec['variants'].items()}))
+                              + str({k: round(x['texts_per_s'] or 0, 1) for k, x in rec['variants'].items()})
+                              + "; worst source: " + str({k: (x["worst_slice"]["source"],
+                                                               round(x["worst_slice"]["agreement"], 4))
+                                                           for k, x in rec["variants"].items() if x.get("worst_slice")}))
                 served = "+".join(f"{k}:{v}" for k, v in summary(out)["variants"].items())
                 for c in (int(x) for x in a.concurrency.split(",")):
                     r = bench_triton(server.grpc_url, texts, c, a.request_batch)

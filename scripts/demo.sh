@@ -75,10 +75,12 @@ with TritonServer("model_repository") as server:
                             triton_url=server.grpc_url))
     print(f"   triton version {r['triton_version']} <- {r['registry_version']}")
     for key, e in experts_of(r).items():  # one per language expert (the demo's model routes English apart)
-        v = e["variants"]  # serving/variants.py: measured here, gated by agreement with torch and F1 on the test set
+        v = e["variants"]  # serving/variants.py: measured here, gated by agreement with torch (all rows and each source's) and F1
         print(f"   expert {key}: parity max |diff| {e['parity']['max_abs_diff']:.2e}; served {v['served']}"
               f" (x{v['speedup_vs_fp32']:.2f} vs fp32 on {v['rows']} test rows): " + ", ".join(
-              f"{k} agreement={x['agreement']:.4f} F1 drop={100 * x['f1_drop']:+.2f}pt {x['texts_per_s']:.0f} texts/s"
+              f"{k} agreement={x['agreement']:.4f}"
+              + (f" ({x['worst_slice']['source']} {x['worst_slice']['agreement']:.4f})" if x.get("worst_slice") else "")
+              + f" F1 drop={100 * x['f1_drop']:+.2f}pt {x['texts_per_s']:.0f} texts/s"
               for k, x in v["variants"].items()))
     texts = ["虽然价格有点贵，但是质量很好", "快递太慢了，再也不买了", "The battery is awful, want a refund", "请问在哪里可以买到？"]
     with SentimentClient(server.grpc_url) as c:

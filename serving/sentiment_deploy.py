@@ -2,7 +2,8 @@
 
 CPU target, one python-backend hop (tokenizer, model and softmax in one process):
     {repo}/sentiment_classifier/config.pbtxt, <v>/model.py, runners.py, tokenizer.json, label_map.json,
-                                              and model.onnx (fp32/int8) or hf/ (bf16): the variant deploy chose;
+                                              and model.onnx (fp32/int8), hf/ (bf16) or model.onnx +
+                                              model.int8.onnx + cascade.json: the variant deploy chose;
                                               also answers ``embedding`` to callers that ask (nightly drift);
                                               a routed model: lang.py, routes.json, experts/<key>/ (tokenizer.json
                                               and variant each) in place of tokenizer.json and the weights
@@ -26,6 +27,7 @@ import tempfile
 
 from serving import export, repository, rollout, variants
 from serving.config import DeployConfig
+from serving.triton_models.runners import CASCADE
 from ugc import lang, registry
 from ugc.vocab import MAX_TEXT_BYTES
 
@@ -136,8 +138,9 @@ def configs(labels: list[str], max_length: int, target: str = "cpu", max_batch_s
 
 
 def _version_files(model_dir: str, served: str | dict[str, str], target: str) -> dict[str, dict[str, str]]:
-    """model -> {relative file name in the version dir: local source path}. ``served``: an ONNX file, or the
-    directory of the bf16 variant (published under hf/); for a routed model, expert key -> either."""
+    """model -> {relative file name in the version dir: local source path}. ``served``: an ONNX file, the
+    directory of the bf16 variant (published under hf/) or of the cascade (its files published as they are);
+    for a routed model, expert key -> any of them."""
     lm, tj = os.path.join(model_dir, registry.LABEL_MAP), os.path.join(model_dir, "tokenizer.json")
     runners = os.path.join(_CODE, "runners.py")  # tokenizer, limits, softmax: one copy for every python step
     if target == "gpu":
@@ -149,6 +152,8 @@ def _version_files(model_dir: str, served: str | dict[str, str], target: str) ->
                 "sentiment": {}}
 
     def weights(path: str, prefix: str = "") -> dict[str, str]:
+        if os.path.isfile(os.path.join(path, CASCADE)):  # both graphs and the margin, beside the tokenizer
+            return {f"{prefix}{f}": os.path.join(path, f) for f in sorted(os.listdir(path))}
         if os.path.isdir(path):
             return {f"{prefix}hf/{f}": os.path.join(path, f) for f in sorted(os.listdir(path))}
         return {f"{prefix}model.onnx": path}
@@ -191,24 +196,25 @@ def _smoke(cfg: DeployConfig, labels: list[str]) -> dict:
     return {t: p.label for t, p in zip(SMOKE, preds, strict=True)}
 
 
-def _eval_rows(cfg: DeployConfig, card: dict) -> tuple[list[str], list[str]]:
+def _eval_rows(cfg: DeployConfig, card: dict) -> tuple[list[str], list[str], list[str]]:
     if cfg.target == "cpu" and set(cfg.variants) - {"fp32"}:
         return variants.eval_rows(cfg.registry_uri, card, cfg.variant_eval_rows)
-    return [], []
+    return [], [], []
 
 
 def _prepare(cfg: DeployConfig, card: dict, model_dir: str, tmp: str,
-             rows: tuple[list[str], list[str]] | None = None) -> tuple[str, dict]:
+             rows: tuple[list[str], list[str], list[str]] | None = None) -> tuple[str, dict]:
     """(what to serve, {parity, variants}) of one classifier directory: ONNX export, parity with torch (raises
     ParityError), then the fastest variant that keeps its accuracy on ``rows`` (default: the model's test rows)."""
     os.makedirs(tmp, exist_ok=True)
     onnx_path = export.export_onnx(model_dir, f"{tmp}/model.onnx")
     parity = export.parity_check(model_dir, onnx_path, atol=cfg.parity_atol)
-    texts, truth = rows if rows is not None else _eval_rows(cfg, card)
+    texts, truth, sources = rows if rows is not None else _eval_rows(cfg, card)
     if not texts:  # fp32 only, or no test row for this expert: nothing to judge a faster variant by
         return onnx_path, {"parity": parity, "variants": None}
     served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants, cfg.min_agreement,
-                                     cfg.max_f1_drop)
+                                     cfg.max_f1_drop, threads=cfg.intra_op_threads, cascade_safety=cfg.cascade_safety,
+                                     sources=sources, slice_min_rows=cfg.variant_slice_min_rows)
     return served, {"parity": parity, "variants": chosen}
 
 
@@ -251,14 +257,14 @@ def deploy(cfg: DeployConfig, version: str | None = None) -> dict:
                 served, record = _prepare(cfg, card, model_dir, tmp)
                 variant = _variant(record)
             else:  # every expert exported, parity-checked and measured on the test rows routed to it
-                texts, truth = _eval_rows(cfg, card)
+                texts, truth, sources = _eval_rows(cfg, card)
                 keys = lang.route(routes["experts"], texts) if texts else []
                 served, record = {}, {"experts": {}}
                 for key in routes["experts"]:
                     idx = [i for i, k in enumerate(keys) if k == key]
                     served[key], record["experts"][key] = _prepare(
                         cfg, card, lang.expert_dir(model_dir, key), os.path.join(tmp, key),
-                        ([texts[i] for i in idx], [truth[i] for i in idx]))
+                        ([texts[i] for i in idx], [truth[i] for i in idx], [sources[i] for i in idx]))
                 variant = {k: _variant(r) for k, r in record["experts"].items()}
             cfgs = configs(label_map["labels"], label_map["max_length"], cfg.target, cfg.max_batch_size,
                            cpu_instances=cfg.cpu_instances, intra_op_threads=cfg.intra_op_threads,

@@ -127,14 +127,17 @@ def mean_pool(hidden, mask):
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1)
 
 
-def onnx_runner(path: str, threads: int = 0):
+def onnx_runner(path: str, threads: int = 0, spin: bool = True):
     """(run, multiple) for an ONNX graph on onnxruntime's CPU provider (``threads`` 0 = its default);
     ``run(ids, mask)`` returns logits, ``run(ids, mask, embeddings=True)`` (logits, embedding): the export's
-    second output."""
+    second output. ``spin=False``: idle pool threads sleep instead of spinning (for two sessions that take
+    turns in one process, where one's spinning threads would take the cores from the other's work)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
     def run(ids, mask, embeddings=False):
@@ -164,11 +167,52 @@ def torch_bf16_runner(hf_dir: str, threads: int = 0):
     return run, 8
 
 
+# The cascade variant's files (serving/variants.py writes them): the int8 graph beside the fp32 one, and the
+# top-two logit margin under which a row's int8 answer is not trusted.
+CASCADE, INT8_ONNX = "cascade.json", "model.int8.onnx"
+
+
+def top_margin(logits: np.ndarray) -> np.ndarray:
+    """Each row's highest logit minus its second highest (inf for a single-label row)."""
+    logits = np.asarray(logits, dtype=np.float32)
+    if logits.shape[1] < 2:
+        return np.full(len(logits), np.inf, np.float32)
+    top2 = np.partition(logits, -2, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def cascade_runner(version_dir: str, threads: int = 0):
+    """(run, multiple): the int8 graph on every row, then the fp32 graph again on the rows whose int8 top-two
+    margin is under ``cascade.json``'s ``margin``. A label can only differ from fp32's where int8's logit error
+    spans more than that margin, and deploy calibrates the margin above the spans it measured, so the answers
+    are fp32's at close to int8's cost (most UGC is far from the decision boundary). A re-run row's every output
+    (logits, embedding) is fp32's."""
+    with open(os.path.join(version_dir, CASCADE), encoding="utf-8") as f:
+        margin = float(json.load(f)["margin"])
+    fast, _ = onnx_runner(os.path.join(version_dir, INT8_ONNX), threads, spin=False)
+    exact, _ = onnx_runner(os.path.join(version_dir, "model.onnx"), threads, spin=False)
+
+    def run(ids, mask, embeddings=False):
+        got = fast(ids, mask, embeddings)
+        parts = list(got) if embeddings else [got]
+        redo = np.flatnonzero(top_margin(parts[0]) < margin)
+        if len(redo):
+            again = exact(ids[redo], mask[redo], embeddings)
+            for part, new in zip(parts, again if embeddings else [again], strict=True):
+                part[redo] = new
+        return tuple(parts) if embeddings else parts[0]
+
+    return run, 1
+
+
 def load(version_dir: str, threads: int = 0):
-    """(run, multiple) for what a published version holds: hf/ (bf16 torch) or model.onnx (onnxruntime)."""
+    """(run, multiple) for what a published version holds: hf/ (bf16 torch), cascade.json (int8 with fp32 near
+    the boundary) or model.onnx (onnxruntime)."""
     hf = os.path.join(version_dir, "hf")
     if os.path.isdir(hf):
         return torch_bf16_runner(hf, threads)
+    if os.path.isfile(os.path.join(version_dir, CASCADE)):
+        return cascade_runner(version_dir, threads)
     return onnx_runner(os.path.join(version_dir, "model.onnx"), threads)
 
 

@@ -163,6 +163,33 @@ def test_the_bf16_variant_is_served_by_torch_inside_triton(tiny_registry, model_
     assert cos.min() > 0.995, cos
 
 
+def test_the_cascade_variant_is_served_inside_triton(tiny_registry, model_dir, triton, monkeypatch):
+    """int8 with fp32 on the rows near the boundary: Triton answers what the published files answer in process
+    (the same runners.py on the same batch), with torch's labels."""
+    from serving.triton_models import runners
+
+    monkeypatch.setattr(deploy_mod.variants, "pick", lambda measured, *a: "cascade")
+    out = deploy(DeployConfig(registry_uri=tiny_registry, repo_uri=triton.repo, triton_url=triton.grpc_url,
+                              variants=["fp32", "cascade"], variant_eval_rows=80))
+    assert out["variants"]["served"] == "cascade" and out["loaded"] and "int8" not in out["variants"]["variants"]
+    version = storage.join(triton.repo, "sentiment_classifier", str(out["triton_version"]))
+    assert {"model.onnx", "model.int8.onnx", "cascade.json", "tokenizer.json"} <= set(repository.tree(version))
+    margin = json.loads(storage.read_bytes(storage.join(version, "cascade.json")))["margin"]
+    assert margin == out["variants"]["variants"]["cascade"]["margin"] > 0
+    max_length = registry.read_label_map(model_dir)["max_length"]
+    with SentimentClient(triton.grpc_url, batch_size=len(TEXTS)) as c:  # one request: the batch deploy would see
+        got = np.array([[p.probabilities[k] for k in ("negative", "neutral", "positive")] for p in c.classify(TEXTS)])
+    np.testing.assert_allclose(got, runners.Served(version, max_length, 1)(TEXTS), atol=1e-5)
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    m = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    with torch.inference_mode():
+        ref = torch.softmax(m(**tok(TEXTS, padding=True, return_tensors="pt")).logits, -1).numpy()
+    assert (got.argmax(1) == ref.argmax(1)).all()
+
+
 def test_the_gpu_targets_python_steps_tokenize_limit_and_softmax_in_triton(model_dir, tmp_path):
     # The GPU target's model step needs Triton's onnxruntime backend (not in the wheel); its two python steps run
     # here on the CPU, called one by one: they share runners.py with the CPU classifier.
