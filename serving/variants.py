@@ -127,7 +127,8 @@ def eval_rows(registry_uri: str, card: dict, limit: int) -> tuple[list[str], lis
     import pyarrow.parquet as pq
 
     uri = registry.testset_uri(registry_uri, card["test_set_version"])
-    t = pq.read_table(io.BytesIO(storage.read_bytes(uri)))
+    f = pq.ParquetFile(io.BytesIO(storage.read_bytes(uri)))
+    t = f.read(columns=[c for c in ("text", "label", "platform") if c in f.schema_arrow.names])
     if t.num_rows > limit:
         t = t.take(np.sort(np.random.default_rng(0).choice(t.num_rows, limit, replace=False)))
     sources = t["platform"].to_pylist() if "platform" in t.column_names else [""] * t.num_rows
@@ -140,8 +141,9 @@ def slice_agreement(same: np.ndarray, sources: list[str] | None, min_rows: int) 
     if not sources:
         return {}
     src = np.asarray(sources, dtype=object)
-    return {str(s): {"rows": int((src == s).sum()), "agreement": float(same[src == s].mean())}
-            for s in sorted(set(sources)) if (src == s).sum() >= min_rows}
+    names, counts = np.unique(src, return_counts=True)
+    return {str(s): {"rows": int(n), "agreement": float(same[src == s].mean())}
+            for s, n in zip(names, counts, strict=True) if n >= min_rows}
 
 
 def choose(model_dir: str, fp32_path: str, workdir: str, texts: list[str], truth: list[str],

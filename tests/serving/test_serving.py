@@ -179,7 +179,16 @@ def test_the_cascade_variant_is_served_inside_triton(tiny_registry, model_dir, t
     max_length = registry.read_label_map(model_dir)["max_length"]
     with SentimentClient(triton.grpc_url, batch_size=len(TEXTS)) as c:  # one request: the batch deploy would see
         got = np.array([[p.probabilities[k] for k in ("negative", "neutral", "positive")] for p in c.classify(TEXTS)])
-    np.testing.assert_allclose(got, runners.Served(version, max_length, 1)(TEXTS), atol=1e-5)
+    served = runners.Served(version, max_length, 1)
+    np.testing.assert_allclose(got, served(TEXTS), atol=1e-5)
+    # Hostile texts take the same two graphs: a lone symbol, control and zero-width characters, a truncated
+    # over-long text (under the 8 KB limit), a replacement character; one request, the same answers as in
+    # process, all finite.
+    odd = ["?", "\x00\x07\u200b\u202e", "好" * 2700, "a\ufffdb", "😀" * 50, "[PHONE] [EMAIL]"]
+    with SentimentClient(triton.grpc_url, batch_size=len(odd)) as c:
+        probs = c.probabilities(odd)
+    assert np.isfinite(probs).all() and np.allclose(probs.sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(probs, served(odd), atol=1e-5)
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
