@@ -3,8 +3,9 @@
 Each size is a generated day run through the real ingest into a fresh lake, after a fixed 20k-post
 baseline day. "Excluded": scores are constructed from the generated labels (the model's cost taken
 out), then the sentiment + drift reports run. "Included": ``score_day`` with the production model
-first (``--scoring inprocess``, or ``triton`` with ``--triton-url``); in process, the fp32 scoring of the same
-day is timed too, as the baseline of bf16 scoring. Prints seconds, posts/s, and each
+first (``--scoring inprocess``, or ``triton`` with ``--triton-url``). In process it runs the release deploy
+published (``--inprocess-model served``, from ``--model-repository``) or torch; torch fp32 (the baseline) and torch
+bf16 (the earlier default) score the same day in the same process too, each with its ratio. Prints seconds, posts/s, and each
 time as a ratio to the smallest size's, next to the ratio of sizes: equal ratios mean linear cost.
 
 Public-opinion features (``--opinion-sizes``): a crisis day (20 % of posts on one story, an influencer
@@ -84,6 +85,7 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
         make_day(lake_uri, landing, day, n)
         cfg = ReportConfig.from_dict({"lake_uri": lake_uri, "day": str(day), "registry_uri": a.registry,
                                       "scoring": a.scoring, "triton_url": a.triton_url, "baseline_days": 1,
+                                      "inprocess_model": a.inprocess_model, "model_repository": a.model_repository,
                                       "reports_uri": reports,
                                       "min_baseline_days": 1})
         _terms_for(cfg, str(BASE_DAY))  # the baseline day's term counts exist before the nightly run
@@ -94,17 +96,24 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
                 score_day(cfg)
             drift_report(cfg)
         base = ""
-        if include_scoring and a.scoring == "inprocess":  # the fp32 baseline: same day, same process
-            t0 = time.perf_counter()
-            score_day(cfg.model_copy(update={"inprocess_bf16": False}))
-            t_fp32 = time.perf_counter() - t0
+        refs = {}  # in process, torch fp32 (the baseline) and bf16 (the earlier default): same day, same process
+        if include_scoring and a.scoring == "inprocess":
+            for name, upd in (("torch fp32", {"inprocess_model": "torch", "inprocess_bf16": False}),
+                              ("torch bf16", {"inprocess_model": "torch"})):
+                if name == "torch bf16" and a.inprocess_model == "torch":
+                    continue  # that is the run measured below
+                t0 = time.perf_counter()
+                refs[name] = (score_day(cfg.model_copy(update=upd))["inprocess"], time.perf_counter() - t0)
         t0 = time.perf_counter()
         if include_scoring:
             how = score_day(cfg)["inprocess"]
         t_score = time.perf_counter() - t0
         if include_scoring and a.scoring == "inprocess":
-            base = (f"; scored in {how['dtype']} (agreement {how.get('bf16_agreement', '-')}), fp32 scoring "
-                    f"{t_fp32:.2f}s = {n / t_fp32:,.0f} posts/s, x{t_fp32 / t_score:.2f}")
+            base = "; scored by " + (f"the served release {how['release']} ({how['variant']})" if how["model"] == "served"
+                                     else f"torch {how['dtype']} (bf16 agreement {how.get('bf16_agreement', '-')})")
+            for name, (h, t) in refs.items():
+                name = "torch " + h["dtype"]  # bf16 falls back to fp32 where it disagrees or the CPU lacks it
+                base += f"; {name} {t:.2f}s = {n / t:,.0f} posts/s, x{t / t_score:.2f}"
         sentiment_report(cfg)
         t_sent = time.perf_counter() - t0 - t_score
         drift_report(cfg)
@@ -238,10 +247,17 @@ def main() -> None:
     ap.add_argument("--score-sizes", default="2000,10000")
     ap.add_argument("--scoring", choices=("inprocess", "triton"), default="inprocess")
     ap.add_argument("--triton-url", default="127.0.0.1:8001")
+    ap.add_argument("--inprocess-model", choices=("served", "torch"), default="served",
+                    help="in process: the release deploy published (from --model-repository), or torch")
+    ap.add_argument("--model-repository", default=None, help="default UGC_MODEL_REPOSITORY")
     ap.add_argument("--drift-only", action="store_true", help="drift's measuring path: torch vs Triton")
     ap.add_argument("--drift-posts", type=int, default=20_000)
     a = ap.parse_args()
     import logging
+
+    from ugc import settings
+
+    a.model_repository = a.model_repository or settings.MODEL_REPOSITORY.get()
 
     logging.disable(logging.INFO)
     if a.drift_only:

@@ -33,7 +33,15 @@ class ReportConfig(Config):
     registry_uri: str = Field("", description="default {lake}/registry/sentiment")
     reports_uri: str = Field("", description="default {lake}/reports")
     scoring: Literal["triton", "inprocess"] = Field(
-        "triton", description="triton: the served model over gRPC; inprocess (torch) only when configured")
+        "triton", description="triton: the served model over gRPC; inprocess: in the worker, only when configured")
+    inprocess_model: Literal["served", "torch"] = Field(
+        "served", description="inprocess runs: served = the release deploy published for the production model "
+        "(its gated variant, e.g. the int8 cascade: 914 texts/s on 2 cores vs torch bf16 428, README), read from "
+        "model_repository; torch = the registered weights (the fallback, saying why, when no release exists)")
+    model_repository: str = Field(default_factory=settings.MODEL_REPOSITORY.get,
+                                  description="Triton model repository that inprocess=served reads releases from")
+    inprocess_instances: int = Field(0, ge=0, le=64, description="copies of the served model run side by side, one "
+                                     "thread each, as Triton runs one instance per core (0: one per usable core)")
     inprocess_bf16: bool = Field(True, description="inprocess scoring in bf16 on a CPU that multiplies bf16 "
                                  "natively (3x fp32 measured on AMX), when it agrees with fp32 on a sample of the day")
     bf16_min_agreement: float = Field(0.995, ge=0, le=1, description="bf16's label agreement with fp32 on that "

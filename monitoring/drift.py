@@ -4,9 +4,10 @@ Reference = the training rows the production model was fitted on, in the lake's 
 manifest -> reference_uri: train.parquet, or the rows before per-expert caps re-balanced languages), less the
 public labelled corpora mixed into it (they are not the traffic being watched); its
 profile (sampled lengths, language/platform mix, [UNK] rate, embeddings,
-predictions) is computed once per model version and cached under ``{reports}/_reference/<version>/<source>/``.
+predictions) is computed once per model version and cached under ``{reports}/_reference/<version>/<source>/``
+(``served-<release>`` for a release run in process).
 Current = the day's partition and its scores. Outputs ``drift.json`` and ``drift.html`` per day.
-Texts are measured by the served model over Triton or by torch in process (monitoring/encoders.py).
+Texts are measured by the served model over Triton, its release in process, or torch (monitoring/encoders.py).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def reference_rows(manifest: dict) -> tuple[str, pa.Table]:
 
 def reference_profile(cfg: ReportConfig, card: dict, enc: Encoder) -> dict:
     """The production model's training-data profile (cached per model version and encoder source)."""
-    base = storage.join(cfg.reports, "_reference", card["version"], enc.source)
+    source = enc.source if enc.release is None else f"{enc.source}-{enc.release}"
+    base = storage.join(cfg.reports, "_reference", card["version"], source)
     try:
         prof = json.loads(storage.read_bytes(storage.join(base, "profile.json")))
         arrays = np.load(io.BytesIO(storage.read_bytes(storage.join(base, "arrays.npz"))))
@@ -159,7 +161,7 @@ def _measure(cfg: ReportConfig, card: dict, enc: Encoder, scores: pa.Table) -> d
         "reference": {"data_snapshot_id": ref["data_snapshot_id"], "rows": int(ref["rows"]),
                       "train_uri": ref["train_uri"]},
         "current": {"posts": cur.num_rows, "sample": sample.num_rows, "embedding_sample": len(emb_cur)},
-        "encoder": {"source": enc.source, "fallback": enc.fallback},
+        "encoder": {"source": enc.source, "fallback": enc.fallback, "release": enc.release},
         "metrics": metrics, "mmd": mmd,
         "failed": sorted(k for k, m in metrics.items() if m["status"] == "fail"),
         "warned": sorted(k for k, m in metrics.items() if m["status"] == "warn"),
@@ -187,7 +189,8 @@ def summary(r: dict) -> str:
 
 def _source(r: dict) -> str:
     e = r.get("encoder") or {}
-    what = {"triton": "the served model (Triton)", "torch": "the registered model in process (torch)"}
+    what = {"triton": "the served model (Triton)", "torch": "the registered model in process (torch)",
+            "served": "the served model's release in process"}
     return what.get(e.get("source"), "the production model") + (f", because {e['fallback']}" if e.get("fallback")
                                                                   else "")
 

@@ -2,13 +2,16 @@
 
     triton  the served ``sentiment_classifier`` over gRPC (its ``embedding`` output, computed in the same pass
             as the probabilities by the variant deploy chose): the report's process never imports torch;
-    torch   the registered model in this process (fp32), as before.
+    served  the same release in this process (monitoring.served): ``scoring: inprocess`` with a deployed
+            production model; each release has its own cached reference profile (the variant may differ);
+    torch   the registered model in this process (fp32), when no release of it is deployed.
 
 ``scoring: triton`` measures with Triton, so the day's predictions, the reference's predictions and both
 embedding samples come from one model; it falls back to torch, saying why in the report, when the deployment
 cannot answer for the production version (a deploy lagging a promotion, the GPU layout that serves no
-``embedding``). ``scoring: inprocess`` measures with torch. The reference profile is cached per model version
-and source: two sources differ by the served variant's rounding, which the domain classifier could learn.
+``embedding``). ``scoring: inprocess`` measures with the served release, else torch. The reference profile is
+cached per model version and source: two sources differ by the served variant's rounding, which the domain
+classifier could learn.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Encoder:
     embed: Callable[[list[str]], np.ndarray]      # texts -> (n, hidden) mean-pooled embeddings
     tokenizer: object                             # tokenizers.Tokenizer (no padding), or {expert: one}
     fallback: str | None = None                   # why this is not the configured source
+    release: int | None = None                    # "served": the repository release run in this process
     close: Callable[[], None] = lambda: None
 
 
@@ -80,6 +84,19 @@ def _torch(model_dir: str, fallback: str | None = None) -> Encoder:
                    lambda t: embed(model, tok, t, max_length), registered_tokenizer(model_dir, max_length), fallback)
 
 
+def _inprocess(cfg: ReportConfig, version: str, model_dir: str) -> Encoder:
+    """The served release in this process (scoring.open_served), else torch saying why."""
+    if cfg.inprocess_model != "served":
+        return _torch(model_dir)
+    from monitoring.scoring import open_served
+
+    release, why = open_served(cfg, version)
+    if release is None:
+        return _torch(model_dir, fallback=why)
+    return Encoder("served", release.labels, release.probs, release.embed,
+                   registered_tokenizer(model_dir, release.max_length), release=release.release)
+
+
 def _triton_refusal(client, version: str) -> str | None:
     """Why the deployment cannot stand in for registry ``version`` (None: it can)."""
     from tritonclient.utils import InferenceServerException
@@ -97,7 +114,7 @@ def open_encoder(cfg: ReportConfig, version: str, model_dir: str) -> Encoder:
     """The encoder for the day's drift report (``model_dir``: the fetched production model ``version``).
     Raises ServingUnavailable (retryable) when Triton is configured and unreachable."""
     if cfg.scoring != "triton":
-        return _torch(model_dir)
+        return _inprocess(cfg, version, model_dir)
     from ugc.sentiment_client import SentimentClient
 
     client = SentimentClient(cfg.triton_url, cfg.triton_embedding_model, cfg.timeout_s, cfg.batch_size)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import time
 
 import numpy as np
@@ -42,13 +43,42 @@ def production_card(cfg: ReportConfig) -> dict:
     return card
 
 
+def instances(cfg: ReportConfig) -> int:
+    """Served copies to run side by side: the configured count, else one per core this process may use."""
+    if cfg.inprocess_instances:
+        return cfg.inprocess_instances
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def open_served(cfg: ReportConfig, version: str):
+    """The published release of ``version`` (monitoring.served.Release), or (None, why not)."""
+    from monitoring.served import NoRelease, open_release
+
+    try:
+        return open_release(cfg.model_repository, version, instances(cfg)), None
+    except NoRelease as e:
+        log.warning("in process with torch, not the served variant: %s", e)
+        return None, str(e)
+
+
 def _inprocess(cfg: ReportConfig, texts: list[str], version: str) -> tuple[np.ndarray, list[str], dict]:
-    """Torch in this process: bf16 when the CPU runs it natively and it agrees with fp32 on an even sample of
-    the day's texts (the same bar as deploy's variant gate), else fp32. Says which in the returned dict."""
+    """The served release in this process (``inprocess_model`` served): deploy's gated variant, no torch unless
+    it is bf16. Otherwise, or when no release exists (the dict says why), torch: bf16 when the CPU runs it
+    natively and it agrees with fp32 on an even sample of the day's texts (the same bar as deploy's variant
+    gate), else fp32. Says which in the returned dict."""
+    info: dict = {}
+    if cfg.inprocess_model == "served":
+        release, why = open_served(cfg, version)
+        if release is not None:
+            return release.probs(texts), release.labels, {
+                "model": "served", "release": release.release, "variant": release.variant,
+                "instances": len(release.copies)}
+        info["fallback"] = why
+    info["model"] = "torch"
     model_dir = registry.fetch_cached(cfg.registry, version)
     model, tok, labels, max_length = load_classifier(model_dir)
     batch = cfg.batch_size * 2
-    info: dict = {"dtype": "fp32"}
+    info["dtype"] = "fp32"
     if cfg.inprocess_bf16 and not cpu_bf16():
         info["bf16_skipped"] = "this CPU has no native bf16 (AMX/AVX512-BF16)"
     elif cfg.inprocess_bf16:

@@ -140,7 +140,10 @@ def domain_auc(reference, current, folds: int = 5, seed: int = 0) -> float:
     x = np.concatenate([np.asarray(reference, np.float64).reshape(len(reference), -1),
                         np.asarray(current, np.float64).reshape(len(current), -1)])
     y = np.r_[np.zeros(len(reference), int), np.ones(len(current), int)]
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    # Newton-Cholesky: the same L2 objective as lbfgs, solved with the (d x d) Hessian, d ~ 900 embedding dims.
+    # With fewer rows than dims lbfgs crawls toward the optimum: 13-18 s per report against 1.7-2.7 s, AUCs equal
+    # to 3e-4 on the demo's days (lbfgs stopped short of the optimum), so the thresholds keep their meaning.
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, solver="newton-cholesky"))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     p = cross_val_predict(clf, x, y, cv=cv, method="predict_proba")[:, 1]
     return roc_auc(y, p)

@@ -41,13 +41,19 @@ def mon_lake(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def served(mon_lake, tmp_path_factory):
+def served_repo(tmp_path_factory) -> str:
+    """The model repository ``served`` deploys into (its releases outlive the server)."""
+    return str(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture(scope="session")
+def served(mon_lake, served_repo):
     """The promoted model deployed to a REAL tritonserver (the default variants); yields its gRPC URL."""
     from serving.config import DeployConfig
     from serving.sentiment_deploy import deploy
     from serving.server import TritonServer
 
-    with TritonServer(str(tmp_path_factory.mktemp("repo"))) as server:
+    with TritonServer(served_repo) as server:
         deploy(DeployConfig(registry_uri=mon_lake["registry"], repo_uri=server.repo, triton_url=server.grpc_url))
         yield server.grpc_url
 

@@ -51,13 +51,14 @@ def test_drift_over_triton_never_imports_torch_and_agrees_with_torch(mon_lake, s
     assert got["imported"] == []  # scoring and drift ran on gRPC, tokenizers, numpy and scipy alone
     ok, bad = got[str(NORMAL[2])], got[str(SHIFT)]
     report = json.loads(storage.read_bytes(bad["json_uri"]))
-    assert report["encoder"] == {"source": "triton", "fallback": None}
+    assert report["encoder"] == {"source": "triton", "fallback": None, "release": None}
     assert storage.exists(storage.join(reports, "_reference", mon_lake["version"], "triton", "profile.json"))
     assert "the served model (Triton)" in storage.read_bytes(bad["html_uri"]).decode()
     # The same days measured by torch in process: the same verdicts, and the embeddings see the same shift.
     mine = {}
     for day in (NORMAL[2], SHIFT):
-        cfg = _cfg(mon_lake, day, str(tmp_path / "torch"), scoring="inprocess", inprocess_bf16=False)
+        cfg = _cfg(mon_lake, day, str(tmp_path / "torch"), scoring="inprocess", inprocess_model="torch",
+                   inprocess_bf16=False)
         score_day(cfg)
         mine[day] = drift_report(cfg)
     assert ok["status"] != "fail" and mine[NORMAL[2]]["status"] != "fail", ok["summary"]

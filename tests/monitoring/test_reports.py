@@ -30,8 +30,9 @@ LABELS = ["negative", "neutral", "positive"]
 
 
 def _cfg(env, day, tmp_path, **kw):
+    # torch in process: these tests are about the reports; the served release in process is in test_served.py
     return ReportConfig.from_dict({"lake_uri": env["lake"], "day": str(day), "scoring": "inprocess",
-                                   "reports_uri": str(tmp_path / "reports"), **kw})
+                                   "inprocess_model": "torch", "reports_uri": str(tmp_path / "reports"), **kw})
 
 
 def _write_scores(cfg: ReportConfig, day, negative_share: float, seed: int = 0) -> None:
@@ -81,7 +82,7 @@ def test_score_day_inprocess_matches_the_registered_model(mon_lake, tmp_path):
 
     cfg = _cfg(mon_lake, NORMAL[2], tmp_path, inprocess_bf16=False)
     r = score_day(cfg)
-    assert r["inprocess"] == {"dtype": "fp32"}
+    assert r["inprocess"] == {"model": "torch", "dtype": "fp32"}
     table = lake.read_partition(lake.partition_uri(cfg.lake_uri, NORMAL[2]))
     assert r["rows"] == table.num_rows and r["model_version"] == mon_lake["version"]
     scores = pq.read_table(io.BytesIO(storage.read_bytes(r["scores_uri"])))
@@ -145,7 +146,8 @@ def test_inprocess_scoring_runs_bf16_only_where_it_agrees_with_fp32(mon_lake, tm
     # A bf16 that disagrees with fp32 on the sample never scores the day: fp32 does, and the record says why.
     monkeypatch.setattr(scoring, "label_agreement", lambda *a: 0.9)
     r = score_day(_cfg(mon_lake, NORMAL[1], tmp_path / "b"))
-    assert r["inprocess"] == {"dtype": "fp32", "bf16_agreement": 0.9, "bf16_check_rows": len(set(texts))}
+    assert r["inprocess"] == {"model": "torch", "dtype": "fp32", "bf16_agreement": 0.9,
+                              "bf16_check_rows": len(set(texts))}
     np.testing.assert_allclose(scores(r), ref, atol=1e-5)
 
 
@@ -211,7 +213,7 @@ def test_drift_passes_on_a_normal_day_and_fails_on_a_shifted_one(mon_lake, tmp_p
     assert "fail" in page and page.count("<svg") == 3
     # The reference profile is cached per model version and source (torch here: scoring in process).
     assert storage.exists(storage.join(normal.reports, "_reference", mon_lake["version"], "torch", "profile.json"))
-    assert report["encoder"] == {"source": "torch", "fallback": None}
+    assert report["encoder"] == {"source": "torch", "fallback": None, "release": None}
 
 
 def test_missing_inputs_and_bad_config_fail_clearly(mon_lake, tmp_path):

@@ -80,6 +80,24 @@ def test_domain_classifier_auc_is_half_without_drift_and_phi_of_the_shift_with_i
     assert auc == pytest.approx(sps.norm.cdf(1 / math.sqrt(2)), abs=0.02)
 
 
+def test_domain_auc_is_the_regularised_optimums_with_fewer_rows_than_dimensions():
+    """Embeddings give more dimensions than sampled rows (896 vs 800 in the demo): the solver must still reach
+    the L2 optimum the thresholds were set on, here checked against lbfgs run to a tight tolerance."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(5)
+    ref, cur = rng.normal(size=(120, 300)), rng.normal(size=(120, 300))
+    cur[:, :5] += 1.0  # a shift in a few directions, as a new topic moves a few embedding dimensions
+    x, y = np.concatenate([ref, cur]), np.r_[np.zeros(120, int), np.ones(120, int)]
+    exact = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=100_000, tol=1e-12))
+    p = cross_val_predict(exact, x, y, cv=StratifiedKFold(5, shuffle=True, random_state=0), method="predict_proba")
+    assert stats.domain_auc(ref, cur) == pytest.approx(stats.roc_auc(y, p[:, 1]), abs=1e-3)
+    assert stats.domain_auc(ref, cur) > 0.6
+
+
 def test_zscore():
     assert stats.zscore(0.5, [0.1]) is None
     assert stats.zscore(0.4, [0.1, 0.3]) == pytest.approx((0.4 - 0.2) / np.std([0.1, 0.3], ddof=1))
