@@ -10,8 +10,8 @@
 embedding samples come from one model; it falls back to torch, saying why in the report, when the deployment
 cannot answer for the production version (a deploy lagging a promotion, the GPU layout that serves no
 ``embedding``). ``scoring: inprocess`` measures with the served release, else torch. The reference profile is
-cached per model version and source: two sources differ by the served variant's rounding, which the domain
-classifier could learn.
+cached per model version, source and release (``triton-3``, ``served-3``, ``torch``): two sources or two releases
+of one version may differ by the served variant's rounding, which the domain classifier could learn.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Encoder:
     embed: Callable[[list[str]], np.ndarray]      # texts -> (n, hidden) mean-pooled embeddings
     tokenizer: object                             # tokenizers.Tokenizer (no padding), or {expert: one}
     fallback: str | None = None                   # why this is not the configured source
-    release: int | None = None                    # "served": the repository release run in this process
+    release: int | None = None                    # the model repository release that answers (served, triton)
     close: Callable[[], None] = lambda: None
 
 
@@ -133,4 +133,7 @@ def open_encoder(cfg: ReportConfig, version: str, model_dir: str) -> Encoder:
         return client.probabilities(texts, concurrency=4, embeddings=True)[1] if texts else \
             np.zeros((0, 1), np.float32)
 
-    return Encoder("triton", labels, probs, embed, registered_tokenizer(model_dir, max_length), close=client.close)
+    # The release answering: a re-deploy of the same registry version may serve another variant, whose rounding
+    # the domain classifier could tell from the cached reference's, so each release gets its own reference.
+    return Encoder("triton", labels, probs, embed, registered_tokenizer(model_dir, max_length), close=client.close,
+                   release=client.serving_version())

@@ -64,6 +64,13 @@ class TritonClient:
             raise ServingUnavailable(f"Triton at {self.url} unavailable after {self.retries + 1} tries: {cause}") \
                 from cause
 
+    def serving_version(self) -> int | None:
+        """The version of the model that answers a request naming none: the highest one loaded (Triton's rule
+        with ``latest`` version policies); None when none is ready."""
+        md = self._call(lambda: self._client.get_model_metadata(self.model, client_timeout=self.timeout_s))
+        found = [int(v) for v in md.versions if str(v).isdigit()]
+        return max(found) if found else None
+
     def model_parameter(self, name: str) -> str:
         """A string parameter of the deployed model's config (labels, tasks, limits are published there)."""
         cfg = self._call(lambda: self._client.get_model_config(self.model, client_timeout=self.timeout_s))

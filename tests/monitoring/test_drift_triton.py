@@ -41,7 +41,9 @@ def _cfg(env, day, reports, **kw):
     return ReportConfig.from_dict({"lake_uri": env["lake"], "day": str(day), "reports_uri": reports, **kw})
 
 
-def test_drift_over_triton_never_imports_torch_and_agrees_with_torch(mon_lake, served, tmp_path):
+def test_drift_over_triton_never_imports_torch_and_agrees_with_torch(mon_lake, served, served_repo, tmp_path):
+    from monitoring.served import find_release
+
     reports = str(tmp_path / "triton")
     code = SCRIPT.replace("REPORTS", repr(reports))
     r = subprocess.run([sys.executable, "-c", code, mon_lake["lake"], served, str(NORMAL[2]), str(SHIFT)],
@@ -51,8 +53,11 @@ def test_drift_over_triton_never_imports_torch_and_agrees_with_torch(mon_lake, s
     assert got["imported"] == []  # scoring and drift ran on gRPC, tokenizers, numpy and scipy alone
     ok, bad = got[str(NORMAL[2])], got[str(SHIFT)]
     report = json.loads(storage.read_bytes(bad["json_uri"]))
-    assert report["encoder"] == {"source": "triton", "fallback": None, "release": None}
-    assert storage.exists(storage.join(reports, "_reference", mon_lake["version"], "triton", "profile.json"))
+    # The release that answered names the cached reference: a re-deploy of the version (another variant, perhaps)
+    # builds its own rather than comparing today's embeddings with another variant's.
+    release = find_release(served_repo, mon_lake["version"])
+    assert report["encoder"] == {"source": "triton", "fallback": None, "release": release}
+    assert storage.exists(storage.join(reports, "_reference", mon_lake["version"], f"triton-{release}", "profile.json"))
     assert "the served model (Triton)" in storage.read_bytes(bad["html_uri"]).decode()
     # The same days measured by torch in process: the same verdicts, and the embeddings see the same shift.
     mine = {}
