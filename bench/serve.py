@@ -6,7 +6,10 @@ the pipeline at several batch sizes, and its best is the baseline. Prints texts/
 per request, and each Triton setting's throughput as a ratio to the best pipeline. Triton runs twice:
 the fp32 graph alone ("before"), then the variant deploy chooses by measurement ("after", with the
 chosen variant's agreement with torch and macro-F1 drop on the frozen test set printed beside it).
+After each deploy the same release runs in process (``monitoring.served``, as the nightly scorer runs it): the gap
+between it and Triton is what gRPC, the ensemble and the dynamic batcher cost.
 Usage: python bench/serve.py --registry DATA/lake/registry/sentiment [--texts 2000] [--variant-sets 'fp32;fp32,int8']
+       [--request-batches 8,64]
 """
 
 from __future__ import annotations
@@ -87,12 +90,27 @@ def bench_triton(url: str, texts: list[str], concurrency: int, request_batch: in
             "p99_ms": 1e3 * np.percentile(lat, 99)}
 
 
+def bench_release(repo: str, card: dict, texts: list[str]) -> float:
+    """The release Triton serves, run in this process as the nightly scorer runs it (one copy per core, the whole
+    list at once): the same model files and code without gRPC, the ensemble or the dynamic batcher."""
+    import os
+
+    from monitoring.served import open_release
+
+    release = open_release(repo, card["version"], instances=len(os.sched_getaffinity(0)))
+    release.probs(texts[:64])
+    t0 = time.perf_counter()
+    release.probs(texts)
+    return len(texts) / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--registry", required=True, help="registry with a production sentiment model")
     ap.add_argument("--texts", type=int, default=2000)
     ap.add_argument("--concurrency", default="1,4,8,16")
-    ap.add_argument("--request-batch", type=int, default=8)
+    ap.add_argument("--request-batches", default="8", help="texts per gRPC request, ','-separated: 8 is an "
+                    "interactive caller; 64 is what the nightly scorer and the pipeline's best batch send")
     ap.add_argument("--pipeline-batches", default="1,8,32,64")
     ap.add_argument("--variant-sets", default=None, help="';'-separated variant lists deployed in turn (default: "
                     "'fp32;' then every variant), e.g. 'fp32;fp32,int8,bf16;fp32,int8,bf16,cascade' for a before "
@@ -130,12 +148,16 @@ def main() -> None:
                                                                round(x["worst_slice"]["agreement"], 4))
                                                            for k, x in rec["variants"].items() if x.get("worst_slice")}))
                 served = "+".join(f"{k}:{v}" for k, v in summary(out)["variants"].items())
-                for c in (int(x) for x in a.concurrency.split(",")):
-                    r = bench_triton(server.grpc_url, texts, c, a.request_batch)
-                    ratio = r["texts_per_s"] / best["texts_per_s"]
-                    print(f"triton[{served}] conc={c:>3} x{a.request_batch}: {r['texts_per_s']:8.1f} texts/s  "
-                          f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) "
-                          f"{ratio:.2f}x", flush=True)
+                for rb in (int(x) for x in a.request_batches.split(",")):
+                    for c in (int(x) for x in a.concurrency.split(",")):
+                        r = bench_triton(server.grpc_url, texts, c, rb)
+                        ratio = r["texts_per_s"] / best["texts_per_s"]
+                        print(f"triton[{served}] conc={c:>3} x{rb}: {r['texts_per_s']:8.1f} texts/s  "
+                              f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  ratio vs pipeline(batch={best_b}) "
+                              f"{ratio:.2f}x", flush=True)
+                rate = bench_release(server.repo, card, texts)
+                print(f"  same release in process, no gRPC (monitoring.served): {rate:8.1f} texts/s, ratio vs pipeline "
+                      f"{rate / best['texts_per_s']:.2f}x: Triton's own cost is the gap to it", flush=True)
 
 
 if __name__ == "__main__":

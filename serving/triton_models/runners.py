@@ -97,15 +97,35 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multiple: int = 1):
+def length_runs(lengths, rows: int = 32, slack: float = 0.1, min_rows: int = 4) -> list[tuple[int, int]]:
+    """[start, stop) runs over ascending ``lengths``: at most ``rows`` each, and a run of ``min_rows`` or more
+    closes before a row that would make its padded tokens (rows x its longest) exceed (1 + ``slack``) x its real
+    ones. Runs of a fixed 32 padded the small batches Triton merges (an expert's ~40 texts of a 64-text batch,
+    mixed UGC lengths) to the widest text of each half: by padding, m3e-small ran 352 -> 414 texts/s and
+    all-MiniLM 489 -> 524 on such batches, one thread, and a whole sorted day the same as before (442 -> 449,
+    564 -> 565). slack 0.05-0.5 and min_rows 2-8 measured within noise of these. A loop over rows: ~0.3 s per
+    million texts, against ~2 ms of model time per text."""
+    out, start, real = [], 0, 0
+    for i, n in enumerate(lengths):
+        count = i - start + 1
+        if count > rows or (count > min_rows and n * count > (1 + slack) * (real + n)):
+            out.append((start, i))
+            start, real = i, 0
+        real += n
+    if len(lengths):
+        out.append((start, len(lengths)))
+    return out
+
+
+def run_bucketed(run, ids: np.ndarray, mask: np.ndarray, rows: int = 32, multiple: int = 1, slack: float = 0.1):
     """``run(ids, mask) -> (n, labels) logits`` (or a tuple of per-row arrays, e.g. logits and embeddings)
-    applied to length-sorted sub-batches of ``rows``, each trimmed to its longest text rounded up to
-    ``multiple``; the same shape of answer, rows in input order."""
+    applied to length-sorted sub-batches (``length_runs``: at most ``rows``, padding within ``slack``), each
+    trimmed to its longest text rounded up to ``multiple``; the same shape of answer, rows in input order."""
     lengths = mask.sum(axis=1)
     order = np.argsort(lengths, kind="stable")
     parts = []
-    for s in range(0, len(order), rows):
-        idx = order[s:s + rows]
+    for s, e in length_runs(lengths[order].tolist(), rows, slack):
+        idx = order[s:e]
         longest = max(int(lengths[idx].max()), 1)
         longest = min(-(-longest // multiple) * multiple, ids.shape[1])
         parts.append(run(ids[idx, :longest], mask[idx, :longest]))

@@ -122,6 +122,23 @@ def test_length_buckets_answer_in_the_callers_order_and_trim_padding(lengths, ro
     np.testing.assert_array_equal(emb, run(ids, mask)[:, :1] * 3)
 
 
+@settings(max_examples=200, deadline=None)
+@given(lengths=st.lists(st.integers(0, 96), max_size=120), rows=st.integers(1, 40), slack=st.floats(0.0, 1.0),
+       min_rows=st.integers(1, 8))
+def test_length_runs_cover_every_row_once_and_pad_within_the_slack(lengths, rows, slack, min_rows):
+    lengths = sorted(lengths)
+    runs = runners.length_runs(lengths, rows, slack, min_rows)
+    assert [i for s, e in runs for i in range(s, e)] == list(range(len(lengths)))  # in order, each row once
+    for k, (s, e) in enumerate(runs):
+        part = lengths[s:e]
+        assert 1 <= len(part) <= rows
+        if len(part) > min_rows:  # past min_rows a run never takes a row that pads it beyond the slack
+            assert max(part) * len(part) <= (1 + slack) * sum(part) + 1e-9
+        if k + 1 < len(runs) and len(part) < rows and len(part) >= min_rows:  # and closes only before one that would
+            grown = lengths[s:e + 1]
+            assert max(grown) * len(grown) > (1 + slack) * sum(grown)
+
+
 _logits = st.lists(st.lists(st.floats(-8, 8, allow_nan=False), min_size=3, max_size=3), min_size=1, max_size=40)
 
 
