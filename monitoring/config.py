@@ -41,7 +41,7 @@ class ReportConfig(Config):
     model_repository: str = Field(default_factory=settings.MODEL_REPOSITORY.get,
                                   description="Triton model repository that inprocess=served reads releases from")
     inprocess_instances: int = Field(0, ge=0, le=64, description="copies of the served model run side by side, one "
-                                     "thread each, as Triton runs one instance per core (0: one per usable core)")
+                                     "thread each, as Triton runs one instance per core (0: one per usable core, at most 8)")
     inprocess_bf16: bool = Field(True, description="inprocess scoring in bf16 on a CPU that multiplies bf16 "
                                  "natively (3x fp32 measured on AMX), when it agrees with fp32 on a sample of the day")
     bf16_min_agreement: float = Field(0.995, ge=0, le=1, description="bf16's label agreement with fp32 on that "

@@ -43,11 +43,16 @@ def production_card(cfg: ReportConfig) -> dict:
     return card
 
 
+MAX_DEFAULT_INSTANCES = 8  # each copy holds its own sessions (~0.25 GB for the demo's two cascaded experts)
+
+
 def instances(cfg: ReportConfig) -> int:
-    """Served copies to run side by side: the configured count, else one per core this process may use."""
+    """Served copies to run side by side: the configured count, else one per core this process may use (at
+    most ``MAX_DEFAULT_INSTANCES``: a 64-core worker should not hold 64 copies unasked)."""
     if cfg.inprocess_instances:
         return cfg.inprocess_instances
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_INSTANCES))
 
 
 def open_served(cfg: ReportConfig, version: str):

@@ -192,3 +192,13 @@ def test_a_release_on_s3_is_fetched_once_and_answers_as_the_local_one(mon_lake, 
     before = fetched[0].stat().st_mtime_ns
     open_release(repo, mon_lake["version"], instances=1)  # the second open reads the cached copy
     assert fetched[0].stat().st_mtime_ns == before
+
+
+def test_copies_default_to_one_per_usable_core_capped(monkeypatch):
+    from monitoring import scoring
+
+    cfg = ReportConfig.from_dict({"lake_uri": "x", "day": "2026-11-20", "scoring": "inprocess"})
+    for cores, want in ((1, 1), (2, 2), (64, scoring.MAX_DEFAULT_INSTANCES)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert scoring.instances(cfg) == want
+    assert scoring.instances(cfg.model_copy(update={"inprocess_instances": 3})) == 3
