@@ -214,7 +214,8 @@ def _prepare(cfg: DeployConfig, card: dict, model_dir: str, tmp: str,
         return onnx_path, {"parity": parity, "variants": None}
     served, chosen = variants.choose(model_dir, onnx_path, tmp, texts, truth, cfg.variants, cfg.min_agreement,
                                      cfg.max_f1_drop, threads=cfg.intra_op_threads, cascade_safety=cfg.cascade_safety,
-                                     sources=sources, slice_min_rows=cfg.variant_slice_min_rows)
+                                     sources=sources, slice_min_rows=cfg.variant_slice_min_rows,
+                                     batch=cfg.max_batch_size)
     return served, {"parity": parity, "variants": chosen}
 
 

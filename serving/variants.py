@@ -11,7 +11,8 @@ Deploy exports the fp32 ONNX graph (parity-checked against torch), then derives
            more than the row's margin). On the demo model int8 alone agreed with fp32 on 0.9927-0.9975 of the
            test rows but 0.957-0.991 of real text; the cascade on 0.9987-1.0000 (README, Benchmarks).
 Every variant is run on the model's frozen test set (up to ``variant_eval_rows`` rows) through the serving
-tokenizer, in the length-sorted sub-batches Triton's model runs (triton_models/runners.py), and judged by:
+tokenizer, in batches of Triton's ``max_batch_size`` rows each run in the length-sorted sub-batches Triton's
+model runs (triton_models/runners.py), and judged by:
 
     agreement   share of labels equal to torch's on the same rows          >= ``min_agreement`` (99.5 %),
                 on all rows and on each source with >= ``slice_min_rows`` rows
@@ -149,10 +150,13 @@ def slice_agreement(same: np.ndarray, sources: list[str] | None, min_rows: int) 
 def choose(model_dir: str, fp32_path: str, workdir: str, texts: list[str], truth: list[str],
            variants: list[str], min_agreement: float, max_f1_drop: float, threads: int = 0,
            cascade_safety: float = 1.0, sources: list[str] | None = None,
-           slice_min_rows: int = 200) -> tuple[str, dict]:
+           slice_min_rows: int = 200, batch: int = 64) -> tuple[str, dict]:
     """(path of the variant to serve, record of every variant's numbers and the choice). ``sources``: each
     row's source; every source with ``slice_min_rows`` rows must pass the agreement bar on its own, so easy
-    rows (generated posts, far from the boundary) cannot carry a variant that changes real text's labels."""
+    rows (generated posts, far from the boundary) cannot carry a variant that changes real text's labels.
+    Rows run as Triton runs them: in batches of ``batch`` (its max_batch_size) drawn in a fixed shuffled order,
+    not the whole set sorted by length at once. int8 takes one activation scale per batch, so its answers,
+    the errors the cascade's margin is fitted to, and every variant's speed depend on the batches they run in."""
     from sklearn.metrics import f1_score
 
     from serving.export import tokenize_like_triton
@@ -183,11 +187,18 @@ def choose(model_dir: str, fp32_path: str, workdir: str, texts: list[str], truth
         else:
             record["skipped"] = {"bf16": "this CPU has no native bf16 (AMX/AVX512-BF16): emulated, it is slower"}
 
+    chunks = np.array_split(np.random.default_rng(0).permutation(len(texts)), max(1, -(-len(texts) // batch)))
+
     def measure(name: str, path: str, loader, pred=None) -> np.ndarray:
         run, multiple = loader(path, threads)
         runners.run_bucketed(run, ids[:64], mask[:64], multiple=multiple)  # warm-up: first-call allocations
+        logits = None
         t0 = time.perf_counter()
-        logits = runners.run_bucketed(run, ids, mask, multiple=multiple)
+        for idx in chunks:
+            part = runners.run_bucketed(run, ids[idx], mask[idx], multiple=multiple)
+            if logits is None:
+                logits = np.zeros((len(texts), part.shape[1]), np.float32)
+            logits[idx] = part
         seconds = time.perf_counter() - t0
         pred = logits.argmax(1) if pred is None else pred
         f1 = macro_f1(pred)

@@ -97,6 +97,32 @@ def test_deploy_measures_both_variants_on_the_frozen_test_set_and_publishes_the_
     assert "MatMulInteger" not in _ops(storage.join(repo, "sentiment_classifier", str(only["triton_version"]), "model.onnx"))
 
 
+def test_variants_run_in_batches_the_size_triton_forms(tiny_registry, tmp_path, monkeypatch):
+    """int8 scales each batch's activations by that batch, so the gate and the cascade's margin must see the
+    batches Triton forms (at most max_batch_size rows of mixed arrivals), not the whole test set sorted at once."""
+    from serving import export
+
+    card = registry.production(tiny_registry)
+    model_dir = registry.fetch_cached(tiny_registry, card["version"])
+    texts, truth, sources = variants.eval_rows(tiny_registry, card, 100)
+    seen, real = [], runners.run_bucketed
+
+    def spy(run, ids, mask, *a, **k):
+        seen.append(len(ids))
+        return real(run, ids, mask, *a, **k)
+
+    monkeypatch.setattr(runners, "run_bucketed", spy)
+    onnx_path = export.export_onnx(model_dir, str(tmp_path / "model.onnx"))
+    variants.choose(model_dir, onnx_path, str(tmp_path), texts, truth, ["fp32", "int8"], 0.995, 0.005, threads=1,
+                    sources=sources, batch=16)
+    runs = seen
+    per_variant = 1 + -(-len(texts) // 16)  # a warm-up, then the rows in batches
+    assert len(runs) == 2 * per_variant  # fp32 and int8 (the cascade's first stage is not asked for)
+    for k in range(2):
+        batches = runs[k * per_variant + 1:(k + 1) * per_variant]
+        assert sum(batches) == len(texts) and max(batches) <= 16
+
+
 @settings(max_examples=60, deadline=None)
 @given(lengths=st.lists(st.integers(0, 24), min_size=1, max_size=80), rows=st.integers(1, 9),
        multiple=st.sampled_from([1, 8]))
