@@ -57,14 +57,16 @@ def find_release(repo: str, registry_version: str) -> int:
         f" (releases {sorted(found)} have no {CLASSIFIER} step: the GPU layout)" if found else ""))
 
 
-def local_release(repo: str, release: int) -> str:
+def local_release(repo: str, release: int, meta: bytes = b"") -> str:
     """The classifier's release directory on local disk: the repository's own when local; from S3, fetched once
-    into UGC_MODEL_CACHE (whole, then renamed into place, so a crash never leaves half a release to load)."""
+    into UGC_MODEL_CACHE (whole, then renamed into place, so a crash never leaves half a release to load). The
+    cached copy is keyed by the release's ``model.json`` too: a rolled-back release number is published again
+    by the next deploy, perhaps with another model or variant."""
     src = storage.join(repo, CLASSIFIER, str(release))
     if not storage.is_s3(repo):
         return src
     key = hashlib.sha1(repo.encode()).hexdigest()[:10]
-    dest = os.path.join(settings.MODEL_CACHE.get(), "triton", key, str(release))
+    dest = os.path.join(settings.MODEL_CACHE.get(), "triton", key, f"{release}-{hashlib.sha1(meta).hexdigest()[:12]}")
     if os.path.isdir(dest):
         return dest
     os.makedirs(os.path.dirname(dest), exist_ok=True)
@@ -130,8 +132,9 @@ class Release:
 def open_release(repo: str, registry_version: str, instances: int = 2) -> Release:
     """The newest release of ``registry_version`` in ``repo``, loaded as ``instances`` single-threaded copies."""
     release = find_release(repo, registry_version)
-    meta = json.loads(storage.read_bytes(storage.join(repo, ENSEMBLE, str(release), "model.json")))
-    d = local_release(repo, release)
+    raw = storage.read_bytes(storage.join(repo, ENSEMBLE, str(release), "model.json"))
+    meta = json.loads(raw)
+    d = local_release(repo, release, raw)
     with open(os.path.join(d, "label_map.json"), encoding="utf-8") as f:
         label_map = json.load(f)
     runners = _runners(d)

@@ -192,6 +192,12 @@ def test_a_release_on_s3_is_fetched_once_and_answers_as_the_local_one(mon_lake, 
     before = fetched[0].stat().st_mtime_ns
     open_release(repo, mon_lake["version"], instances=1)  # the second open reads the cached copy
     assert fetched[0].stat().st_mtime_ns == before
+    # A release number published again (a rolled-back deploy's number reused) is fetched anew, not read from
+    # the copy of what was there before.
+    meta = f"{repo}/sentiment/{remote.release}/model.json"
+    storage.write_bytes(meta, json.dumps({**json.loads(storage.read_bytes(meta)), "variant": "int8"}).encode())
+    assert open_release(repo, mon_lake["version"], instances=1).variant == "int8"
+    assert len(list((tmp_path / "cache" / "triton").rglob("runners.py"))) == 2
 
 
 def test_copies_default_to_one_per_usable_core_capped(monkeypatch):
