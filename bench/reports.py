@@ -96,14 +96,14 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
                 score_day(cfg)
             drift_report(cfg)
         base = ""
-        refs = {}  # in process, torch fp32 (the baseline) and bf16 (the earlier default): same day, same process
+        refs = []  # in process, torch fp32 (the baseline) and bf16 (the earlier default): same day, same process
         if include_scoring and a.scoring == "inprocess":
-            for name, upd in (("torch fp32", {"inprocess_model": "torch", "inprocess_bf16": False}),
-                              ("torch bf16", {"inprocess_model": "torch"})):
-                if name == "torch bf16" and a.inprocess_model == "torch":
-                    continue  # that is the run measured below
+            upds = [{"inprocess_model": "torch", "inprocess_bf16": False}]
+            if a.inprocess_model == "served":  # (with torch, bf16 is the run measured below)
+                upds.append({"inprocess_model": "torch"})
+            for upd in upds:
                 t0 = time.perf_counter()
-                refs[name] = (score_day(cfg.model_copy(update=upd))["inprocess"], time.perf_counter() - t0)
+                refs.append((score_day(cfg.model_copy(update=upd))["inprocess"], time.perf_counter() - t0))
         t0 = time.perf_counter()
         if include_scoring:
             how = score_day(cfg)["inprocess"]
@@ -111,9 +111,8 @@ def run(a, sizes: list[int], include_scoring: bool) -> list[tuple[int, float]]:
         if include_scoring and a.scoring == "inprocess":
             base = "; scored by " + (f"the served release {how['release']} ({how['variant']})" if how["model"] == "served"
                                      else f"torch {how['dtype']} (bf16 agreement {how.get('bf16_agreement', '-')})")
-            for name, (h, t) in refs.items():
-                name = "torch " + h["dtype"]  # bf16 falls back to fp32 where it disagrees or the CPU lacks it
-                base += f"; {name} {t:.2f}s = {n / t:,.0f} posts/s, x{t / t_score:.2f}"
+            for h, t in refs:  # named by the dtype that scored: bf16 falls back to fp32 where it disagrees
+                base += f"; torch {h['dtype']} {t:.2f}s = {n / t:,.0f} posts/s, x{t / t_score:.2f}"
         sentiment_report(cfg)
         t_sent = time.perf_counter() - t0 - t_score
         drift_report(cfg)

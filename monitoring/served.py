@@ -40,19 +40,19 @@ def find_release(repo: str, registry_version: str) -> int:
     """The newest release number whose ensemble names ``registry_version`` and that has a classifier step."""
     if not repo:
         raise NoRelease("no model repository configured (UGC_MODEL_REPOSITORY)")
-    found = []
-    for v in storage.list_dirs(storage.join(repo, ENSEMBLE)):
-        if not v.isdigit():
-            continue  # a local publish's staging directory, never a release
+    found = []  # releases of the version without a classifier step, newest first
+    # Newest first, stopping at the first that serves: a repository keeps every release it ever published.
+    releases = sorted((int(v) for v in storage.list_dirs(storage.join(repo, ENSEMBLE)) if v.isdigit()), reverse=True)
+    for v in releases:  # (a name that is not a number is a local publish's staging directory)
         try:
-            meta = json.loads(storage.read_bytes(storage.join(repo, ENSEMBLE, v, "model.json")))
+            meta = json.loads(storage.read_bytes(storage.join(repo, ENSEMBLE, str(v), "model.json")))
         except (FileNotFoundError, ValueError):
             continue
-        if meta.get("registry_version") == registry_version:
-            found.append(int(v))
-    for v in sorted(found, reverse=True):
+        if meta.get("registry_version") != registry_version:
+            continue
         if storage.exists(storage.join(repo, CLASSIFIER, str(v), "runners.py")):
             return v
+        found.append(v)
     raise NoRelease(f"{repo} holds no CPU release of {registry_version}" + (
         f" (releases {sorted(found)} have no {CLASSIFIER} step: the GPU layout)" if found else ""))
 
@@ -102,7 +102,7 @@ class Release:
 
     def _run(self, texts: list[str], embeddings: bool):
         chunks = max(1, len(self.copies))
-        if chunks == 1 or len(texts) < 256:
+        if chunks == 1 or len(texts) < 256:  # a few batches' worth: not worth a thread pool and a split
             return self.copies[0](texts, embeddings)
         # Interleaved halves rather than contiguous ones: a day's texts can be sorted (by platform, by time), and
         # each copy should get the same mix of lengths. Each copy is called by one thread only.
